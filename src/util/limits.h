@@ -1,0 +1,25 @@
+/* limits: every bound on outside input in one place.  Going over any of
+ * them is FERR_LIMIT, never a crash. */
+#ifndef FERRY_UTIL_LIMITS_H
+#define FERRY_UTIL_LIMITS_H
+
+#define LIM_WORKFLOW_BYTES (1024u * 1024u)   /* one workflow file */
+#define LIM_YAML_DEPTH 64u                   /* nesting of YAML nodes */
+#define LIM_YAML_NODES 200000u               /* nodes in one file */
+#define LIM_YAML_ALIASES 0u                  /* aliases are rejected */
+#define LIM_EXPR_BYTES (64u * 1024u)         /* one ${{ }} expression */
+#define LIM_EXPR_DEPTH 100u                  /* parse nesting */
+#define LIM_EXPR_VALUE_BYTES (16u * 1024u * 1024u) /* a string result */
+#define LIM_MATRIX_JOBS 256u                 /* GitHub's limit per job */
+#define LIM_JOBS 1000u                       /* jobs in a workflow */
+#define LIM_STEPS 1000u                      /* steps in a job */
+#define LIM_ENV_FILE_BYTES (16u * 1024u * 1024u) /* GITHUB_ENV etc. */
+#define LIM_LOG_LINE 65536u                  /* longer lines are split */
+#define LIM_SECRET_BYTES (64u * 1024u)       /* one secret value */
+#define LIM_SECRETS 1024u                    /* masked values per run */
+#define LIM_EVENT_BYTES (16u * 1024u * 1024u) /* -e event.json */
+#define LIM_ARTIFACT_BYTES (2ull * 1024 * 1024 * 1024) /* one artifact */
+#define LIM_CACHE_BYTES (2ull * 1024 * 1024 * 1024)    /* one cache entry */
+#define LIM_COMPOSITE_DEPTH 10u              /* nested composite actions */
+
+#endif
