@@ -14,7 +14,8 @@ CC       ?= cc
 FUZZ_CC  ?= clang
 FUZZ_TIME ?= 20
 PKGS     := yaml-0.1 jansson libgit2 openssl
-WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wno-format-nonliteral -Werror
+WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wno-format-nonliteral \
+            -Wno-format-truncation -Werror
 OPT      ?= -O2
 CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) -Isrc \
               $(shell pkg-config --cflags $(PKGS)) $(SANFLAGS) $(CFLAGS)

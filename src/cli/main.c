@@ -1,13 +1,70 @@
-/* main: the ferry command — dispatches to the verb modules. */
+/* main: the ferry command — blocks signals before anything else starts,
+ * then dispatches to the verb. */
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/cli.h"
+#include "util/loop.h"
+
+#define FERRY_VERSION "0.1.0"
+
+void cli_help(const char *verb)
+{
+    if (!verb || strcmp(verb, "run") == 0)
+        printf(
+            "usage: ferry run [EVENT] [options]\n"
+            "Run the repository's workflows that EVENT (default: push) "
+            "triggers, on this machine.\n"
+            "  -C, --directory DIR     the repository (default: .)\n"
+            "  -W, --workflows PATH    workflow file or directory (repeatable)\n"
+            "  -j, --job ID            run only this job and what it needs "
+            "(repeatable)\n"
+            "  -s, --secret NAME[=V]   a secret; without =V, from the "
+            "environment\n"
+            "      --secret-file F     secrets as NAME=VALUE lines\n"
+            "      --var NAME=VALUE    a configuration variable (vars "
+            "context)\n"
+            "      --var-file F        variables as NAME=VALUE lines\n"
+            "      --input NAME=VALUE  a workflow_dispatch input\n"
+            "  -e, --eventpath FILE    the event payload (JSON)\n"
+            "  -l, --list              list the jobs, their stages and needs\n"
+            "  -n, --dry-run           plan and evaluate, run no step\n"
+            "      --json              one JSON event per line\n"
+            "      --home DIR          keep workspaces, artifacts and caches "
+            "in DIR\n"
+            "      --slots N           jobs run in parallel (default: CPUs)\n"
+            "Exit status: 0 success, 1 a job failed, 2 bad usage or invalid "
+            "workflow.\n");
+    if (!verb || strcmp(verb, "lint") == 0)
+        printf("usage: ferry lint [FILE|DIR]...\n"
+               "Check workflows (default: .github/workflows and "
+               ".ferry/workflows);\nprints file:line:col: error|warning: "
+               "message; exit 1 on any error.\n");
+    if (!verb)
+        printf("usage: ferry version | ferry help [COMMAND]\n");
+}
+
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "version") == 0) {
-        printf("ferry 0.1.0\n");
+    loop_block_signals();
+    if (argc < 2) {
+        cli_help(NULL);
+        return 2;
+    }
+    if (strcmp(argv[1], "run") == 0)
+        return cli_run(argc - 1, argv + 1);
+    if (strcmp(argv[1], "lint") == 0)
+        return cli_lint(argc - 1, argv + 1);
+    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("ferry %s\n", FERRY_VERSION);
         return 0;
     }
-    fprintf(stderr, "usage: ferry run|lint|version\n");
+    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0) {
+        cli_help(argc > 2 ? argv[2] : NULL);
+        return 0;
+    }
+    fprintf(stderr, "ferry: unknown command '%s'\n", argv[1]);
+    cli_help(NULL);
     return 2;
 }

@@ -12,10 +12,19 @@
 
 struct artifact_store;
 
-/** Open (creating) the store at @home. */
+/**
+ * Open (creating) the store at @home: HOME/blobs/<sha256> holds file
+ * contents, HOME/artifacts/<scope>/<name>.json and
+ * HOME/caches/<scope>/<sha256 of key>.json the manifests, HOME/tmp
+ * temp files.  Several processes may use one store: every file appears
+ * by rename.  *@out is the caller's (artifact_store_free).
+ * Errors: FERR_INVALID (empty @home), FERR_IO; then *@out is NULL.
+ */
 enum ferr_code artifact_store_open(const char *home,
                                    struct artifact_store **out,
                                    struct ferr *err) FERR_MUST_CHECK;
+
+/** Free @s (NULL is a no-op); the files stay. */
 void artifact_store_free(struct artifact_store *s);
 
 enum artifact_kind { ARTIFACT_UPLOAD, ARTIFACT_CACHE };
@@ -34,8 +43,31 @@ struct artifact_stats {
  * are checked (workspace_check_relpath); total size is limited by
  * LIM_ARTIFACT_BYTES / LIM_CACHE_BYTES.  With @if_absent (caches), an
  * existing set is kept and *out_stats->files is 0.
+ *
+ * Path lines (as @actions/glob): whitespace trimmed, empty lines and
+ * '#' comments skipped; a line without '*', '?', '[' is a path (a
+ * directory means everything below it); other lines are glob_match
+ * patterns, and a pattern matching a directory also takes everything
+ * below it; the last line that matches a file decides.  "./" and
+ * "a/../b" are normalised; absolute paths and '..' leaving @root are
+ * FERR_INVALID, a leading '~' FERR_UNSUPPORTED, a malformed pattern
+ * FERR_PARSE.  Directory symlinks are never followed.
+ *
+ * Stored paths: for ARTIFACT_UPLOAD as upload-artifact stores them —
+ * relative to the least common ancestor of the lines' search paths (the
+ * non-glob leading directories), a single file line storing just the
+ * file name; a symlink to a regular file inside @root is stored as that
+ * file, other symlinks are left out.  For ARTIFACT_CACHE relative to
+ * @root (restored in place, like actions/cache) and symlinks are stored
+ * as symlinks.
+ *
+ * Artifact names reject '"', ':', '<', '>', '|', '*', '?', '\r', '\n',
+ * '\\', '/' and are at most LIM_ARTIFACT_NAME bytes; cache keys are any
+ * text up to LIM_CACHE_KEY bytes without ','.  @scope is a plain
+ * relative path.  @out_stats may be NULL.
  * Errors: FERR_INVALID (name or path), FERR_NOTFOUND (nothing matched),
- * FERR_LIMIT, FERR_IO.
+ * FERR_LIMIT, FERR_IO, FERR_PARSE, FERR_UNSUPPORTED; no manifest is
+ * written then (blobs already stored stay; they are valid content).
  */
 enum ferr_code artifact_save(struct artifact_store *s, enum artifact_kind kind,
                              const char *scope, const char *name,
@@ -45,8 +77,16 @@ enum ferr_code artifact_save(struct artifact_store *s, enum artifact_kind kind,
 
 /**
  * Restore set @name of @kind in @scope into directory @dest (created),
- * recreating relative paths and modes.  Errors: FERR_NOTFOUND when there
- * is no such set, FERR_IO.
+ * recreating relative paths and modes (permission bits only).  Existing
+ * files are replaced.  Every manifest entry is checked before anything is
+ * written: a path that is absolute, has '..', '.' or empty components is
+ * refused, and nothing is ever written through a symlink, so a tampered
+ * manifest cannot write outside @dest.  Blob contents are verified
+ * against their SHA-256 while copying (a corrupt blob is deleted).
+ * @out_stats (may be NULL) gets files and bytes; new_blobs is 0.
+ * Errors: FERR_NOTFOUND when there is no such set, FERR_INVALID (bad
+ * name or unsafe manifest), FERR_PARSE (manifest is not JSON), FERR_IO;
+ * files restored before the error stay.
  */
 enum ferr_code artifact_restore(struct artifact_store *s,
                                 enum artifact_kind kind, const char *scope,
@@ -54,7 +94,7 @@ enum ferr_code artifact_restore(struct artifact_store *s,
                                 struct artifact_stats *out_stats,
                                 struct ferr *err) FERR_MUST_CHECK;
 
-/** Does set @name exist? */
+/** Does set @name exist?  False for an invalid scope or name. */
 bool artifact_exists(struct artifact_store *s, enum artifact_kind kind,
                      const char *scope, const char *name);
 
@@ -62,7 +102,12 @@ bool artifact_exists(struct artifact_store *s, enum artifact_kind kind,
  * hashFiles(): SHA-256 over the SHA-256 of each regular file under @root
  * matched by @patterns (GitHub glob syntax, '!' excludes), in sorted
  * path order, as lowercase hex in @out (65 bytes); "" when nothing
- * matched.
+ * matched.  As actions/runner: the final hash is over the concatenated
+ * binary digests; symlinks are not hashed.  Patterns follow
+ * artifact_save's line rules; an absolute pattern inside @root (as with
+ * ${{ github.workspace }}/x) is accepted.
+ * Errors: FERR_INVALID, FERR_PARSE, FERR_UNSUPPORTED (patterns), FERR_IO;
+ * then @out is "".
  */
 enum ferr_code artifact_hash_files(const char *root,
                                    const char *const *patterns, size_t n,

@@ -20,7 +20,14 @@ bool glob_match(struct span pattern, struct span s);
  */
 bool glob_match_list(const char *const *patterns, size_t n, struct span s);
 
-/** Check one pattern's syntax (unclosed '[', empty pattern). */
+/**
+ * Check one pattern's syntax (unclosed '[', empty '[]', reversed range,
+ * trailing backslash, empty pattern).  A leading '!' is allowed and
+ * skipped, so list entries can be checked as written.
+ * Errors: FERR_PARSE naming the pattern and the reason; err->pos is @pos
+ * advanced to the offending column (when @pos has a line).  A pattern
+ * that fails this check matches nothing in glob_match.
+ */
 enum ferr_code glob_check(struct span pattern, const struct pos *pos,
                           struct ferr *err) FERR_MUST_CHECK;
 

@@ -9,10 +9,17 @@
 #include "pipeline/wf.h"
 #include "util/diag.h"
 
+enum lint_flags {
+    LINT_SECURITY = 1 << 0, /* also flag script injection (ferry lint) */
+};
+
 /**
  * Check @wf and append every finding to @diags (errors and warnings with
- * file:line:col).  Never stops at the first problem.  Pure.
+ * file:line:col).  Never stops at the first problem.  @flags is a set of
+ * LINT_* bits: without LINT_SECURITY the script-injection check is
+ * skipped (ferry run), with it untrusted input expanded into a script is
+ * an error (ferry lint).  Pure; @wf is only read.
  */
-void lint_wf(const struct wf *wf, struct diags *diags);
+void lint_wf(const struct wf *wf, unsigned flags, struct diags *diags);
 
 #endif

@@ -12,7 +12,10 @@
  * Expand @matrix (a JSON object, already evaluated: keys are the
  * dimensions with array values, plus optional "include"/"exclude" arrays
  * of objects) into *out: a new JSON array of objects, one per job, in
- * GitHub's order.  An empty matrix gives an empty array.
+ * GitHub's order.  An empty matrix gives an empty array.  Include and
+ * exclude values match leaf by leaf (objects match partially) and compare
+ * like GitHub's '==': strings ignore case, "12" equals 12.  The result
+ * shares nothing with @matrix.
  * Errors: FERR_INVALID (a dimension that is not a non-empty array,
  * include/exclude not an array of objects, exclude naming an unknown key,
  * ...) and FERR_LIMIT past LIM_MATRIX_JOBS combinations; err->pos is

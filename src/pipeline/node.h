@@ -28,6 +28,10 @@ struct node {
     size_t n;               /* seq: items; map: pairs */
     struct node **items;    /* seq: items; map: values (same index as keys) */
     struct node **keys;     /* map: keys (always scalars) */
+    const char *raw;        /* scalars holding "${{": their source text
+                             * (quotes, escapes, indentation), for
+                             * node_pos_at; NULL otherwise */
+    size_t raw_len;
 };
 
 /**
@@ -35,7 +39,9 @@ struct node {
  * *out and FERR_OK).  Every node lives in @a.  Duplicate mapping keys,
  * non-scalar keys, more than one document, nesting deeper than
  * LIM_YAML_DEPTH and more than LIM_YAML_NODES nodes are errors.  Aliases
- * share the anchored node (the tree becomes a DAG; never expanded here).
+ * share the anchored node (the tree becomes a DAG; never expanded here);
+ * an alias inside the node it names, and merge keys ('<<'), are errors.
+ * A plain scalar tagged !!str or ! is NODE_QUOTED (always a string).
  * @file is borrowed into every node's pos.
  * Errors: FERR_PARSE/FERR_LIMIT with err->pos at the offending mark;
  * *out is NULL.
@@ -51,15 +57,26 @@ const struct node *node_get(const struct node *map, const char *key,
 /** A plain scalar "", "~", "null", "Null" or "NULL" (YAML 1.2 core). */
 bool node_is_null(const struct node *n);
 
+/** A plain scalar true/false in the YAML 1.2 core spellings (true, True,
+ *  TRUE, false, False, FALSE); *out (may be NULL) receives the value. */
+bool node_is_bool(const struct node *n, bool *out);
+
+/** A plain scalar that the YAML 1.2 core schema reads as a number
+ *  (decimal, 0x, 0o, float; not .inf/.nan); *out (may be NULL) receives
+ *  the value. */
+bool node_is_number(const struct node *n, double *out);
+
 /** "string", "sequence" or "mapping" (for messages). */
 const char *node_kind_name(const struct node *n);
 
 /**
  * Convert to JSON with YAML 1.2 core-schema typing for plain scalars
  * (null, true/false in its three spellings, decimal/0x/0o integers,
- * floats, .inf/.nan); quoted and block scalars stay strings.  The caller
- * owns *out.  Errors: FERR_LIMIT when alias sharing would expand to more
- * than LIM_YAML_NODES values.
+ * floats); quoted and block scalars stay strings, and so do .inf/.nan
+ * and numbers that overflow a double (JSON cannot hold them).  Mapping
+ * keys become object keys.  The caller owns *out.  Errors: FERR_LIMIT
+ * when alias sharing would expand to more than LIM_YAML_NODES values or
+ * nest deeper than 2 * LIM_YAML_DEPTH; *out is NULL.
  */
 enum ferr_code node_to_json(const struct node *n, json_t **out,
                             struct ferr *err) FERR_MUST_CHECK;

@@ -75,6 +75,8 @@ struct wf_job {
     const struct node *container;
     const struct node *services;
     const char *uses;           /* reusable workflow call; NULL normally */
+    const struct node *with;    /* reusable workflow inputs (mapping) */
+    const struct node *secrets; /* reusable workflow: mapping or "inherit" */
     struct wf_step *steps;      /* arena array */
     size_t nsteps;
 };
@@ -112,5 +114,39 @@ const struct wf_job *wf_job_find(const struct wf *wf, const char *id);
 /** The trigger for @event, or NULL when the workflow does not list it. */
 const struct wf_trigger *wf_trigger_find(const struct wf *wf,
                                          const char *event);
+
+/**
+ * The word of @known (NULL-terminated) that @s most likely misspells: the
+ * closest by case-insensitive edit distance (an adjacent swap counts
+ * once), at most 1 for words up to 4 bytes and 2 beyond; else NULL.  For
+ * "did you mean" hints.
+ */
+const char *wf_suggest(const char *s, size_t len, const char *const *known);
+
+/* An action's metadata file (action.yml) — for local actions. */
+struct wf_action {
+    const char *path;            /* as given to wf_load_action */
+    const struct node *root;
+    const char *name;
+    const struct node *inputs;   /* mapping name -> {required, default} */
+    const struct node *outputs;  /* mapping name -> {value} */
+    const char *using;           /* "composite", "node20", ... */
+    const char *main;            /* node actions: runs.main */
+    const char *post;            /* node actions: runs.post or NULL */
+    const char *post_if;         /* runs.post-if or NULL (= always()) */
+    struct wf_step *steps;       /* composite actions */
+    size_t nsteps;
+};
+
+/**
+ * Parse an action metadata file (action.yml) into @a: name, inputs,
+ * outputs and runs (composite steps use the workflow step syntax; every
+ * composite run: step needs a shell, as on GitHub).  Findings go to
+ * @diags; FERR_INVALID when unusable.
+ */
+enum ferr_code wf_load_action(struct arena *a, const char *path,
+                              struct span src, struct wf_action **out,
+                              struct diags *diags,
+                              struct ferr *err) FERR_MUST_CHECK;
 
 #endif

@@ -21,5 +21,10 @@
 #define LIM_ARTIFACT_BYTES (2ull * 1024 * 1024 * 1024) /* one artifact */
 #define LIM_CACHE_BYTES (2ull * 1024 * 1024 * 1024)    /* one cache entry */
 #define LIM_COMPOSITE_DEPTH 10u              /* nested composite actions */
+#define LIM_ARTIFACT_NAME 250u               /* artifact name (+ ".json") */
+#define LIM_CACHE_KEY 512u                   /* actions/cache's key limit */
+#define LIM_MANIFEST_BYTES (64u * 1024u * 1024u) /* one artifact manifest */
+#define LIM_TREE_DEPTH 256u                  /* dirs walked for artifacts */
+#define LIM_MATRIX_PRODUCT 4096u             /* matrix product before exclude */
 
 #endif

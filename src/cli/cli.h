@@ -1,0 +1,14 @@
+/* cli: the verbs of the ferry command.  Each returns the process exit
+ * status: 0 success, 1 a job failed (or lint found errors), 2 bad usage
+ * or an invalid workflow. */
+#ifndef FERRY_CLI_CLI_H
+#define FERRY_CLI_CLI_H
+
+/** ferry run [EVENT] [flags]: run workflows locally. */
+int cli_run(int argc, char **argv);
+/** ferry lint [FILE|DIR]...: check workflows. */
+int cli_lint(int argc, char **argv);
+/** Print the usage of @verb (NULL: all) to stdout. */
+void cli_help(const char *verb);
+
+#endif

@@ -1,0 +1,1563 @@
+/* artifact: a content-addressed file store for upload/download-artifact
+ * and actions/cache, plus hashFiles().  Files are hashed and copied in one
+ * streaming pass into HOME/blobs/<sha256>; a named set is a JSON manifest
+ * (path, sha256, mode, size) written atomically.  Path selection follows
+ * @actions/glob as upload-artifact uses it (lines, '!' excludes, a match
+ * on a directory takes everything below it).  Directory symlinks are never
+ * followed.  No compression, no garbage collection of unused blobs. */
+#include "exec/artifact.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "exec/workspace.h"
+#include "pipeline/glob.h"
+#include "util/buf.h"
+#include "util/limits.h"
+#include "util/xalloc.h"
+
+#define CHUNK (128u * 1024u)
+#define PATH_LIM 4096u
+
+struct artifact_store {
+    char *home;   /* absolute or as given; no trailing slash */
+    char *blobs;  /* HOME/blobs */
+    char *tmp;    /* HOME/tmp: temp files, renamed into blobs/ */
+};
+
+/* One line of a path list, normalised (no "./", no "..", no '!'). */
+struct pat {
+    char *text;   /* "" for the root itself */
+    char *desc;   /* text + slash + "**": what lies below a match */
+    bool neg;
+    bool literal; /* no glob characters: compared as a path */
+};
+
+struct patlist {
+    struct pat *p;
+    size_t n, cap;
+};
+
+enum ent_kind { ENT_FILE, ENT_LINK };
+
+/* A file the walk found and the patterns selected. */
+struct ent {
+    char *rel;        /* relative to root */
+    char *src;        /* absolute path to read instead (resolved link) */
+    char *link;       /* ENT_LINK: the target as stored */
+    enum ent_kind kind;
+    uint64_t size;
+    unsigned mode;    /* permission bits */
+    char sha[65];
+};
+
+struct entlist {
+    struct ent *e;
+    size_t n, cap;
+};
+
+/* What a walk is for: which symlinks it keeps and how. */
+enum walk_mode { WM_UPLOAD, WM_CACHE, WM_HASH };
+
+struct walker {
+    const struct patlist *pats;
+    struct entlist *out;
+    enum walk_mode mode;
+    const char *root_real;  /* WM_UPLOAD: realpath of root */
+};
+
+/* ---- names ------------------------------------------------------------ */
+
+/* A manifest path must be plain: relative, no empty, "." or ".."
+ * component, no trailing slash. */
+static bool safe_path(const char *p)
+{
+    struct ferr scratch;
+    const char *c = p;
+
+    ferr_clear(&scratch);
+    if (workspace_check_relpath(p, &scratch))
+        return false;
+    for (;;) {
+        const char *slash = strchr(c, '/');
+        size_t n = slash ? (size_t)(slash - c) : strlen(c);
+
+        if (n == 0 || n > NAME_MAX || (n == 1 && c[0] == '.'))
+            return false;
+        if (!slash)
+            return true;
+        c = slash + 1;
+    }
+}
+
+static enum ferr_code check_scope(const char *scope, struct ferr *err)
+{
+    if (!scope || !safe_path(scope))
+        return ferr_set(err, FERR_INVALID, NULL, "invalid scope '%s'",
+                        scope ? scope : "");
+    return FERR_OK;
+}
+
+static enum ferr_code check_artifact_name(const char *name, struct ferr *err)
+{
+    static const char bad[] = "\":<>|*?\r\n\\/";
+    enum ferr_code rc;
+    const char *c;
+
+    rc = workspace_check_relpath(name, err);
+    if (rc) {
+        ferr_prefix(err, "invalid artifact name");
+        return rc;
+    }
+    if (strlen(name) > LIM_ARTIFACT_NAME)
+        return ferr_set(err, FERR_INVALID, NULL,
+                        "artifact name is longer than %u bytes",
+                        LIM_ARTIFACT_NAME);
+    c = strpbrk(name, bad);
+    if (c) {
+        char shown[3] = { *c, '\0', '\0' };
+
+        if (*c == '\r' || *c == '\n') {
+            shown[0] = '\\';
+            shown[1] = *c == '\r' ? 'r' : 'n';
+        }
+        return ferr_set(err, FERR_INVALID, NULL,
+                        "artifact name '%s' contains the invalid character "
+                        "'%s'",
+                        name, shown);
+    }
+    if (!strcmp(name, "."))
+        return ferr_set(err, FERR_INVALID, NULL,
+                        "invalid artifact name '%s'", name);
+    return FERR_OK;
+}
+
+static enum ferr_code check_cache_key(const char *key, struct ferr *err)
+{
+    if (!key || !*key)
+        return ferr_set(err, FERR_INVALID, NULL, "empty cache key");
+    if (strlen(key) > LIM_CACHE_KEY)
+        return ferr_set(err, FERR_INVALID, NULL,
+                        "cache key is longer than %u bytes", LIM_CACHE_KEY);
+    if (strchr(key, ','))
+        return ferr_set(err, FERR_INVALID, NULL,
+                        "cache key '%s' must not contain commas", key);
+    return FERR_OK;
+}
+
+static void hex32(const unsigned char *md, char out[65])
+{
+    static const char digits[] = "0123456789abcdef";
+
+    for (int i = 0; i < 32; i++) {
+        out[2 * i] = digits[md[i] >> 4];
+        out[2 * i + 1] = digits[md[i] & 15];
+    }
+    out[64] = '\0';
+}
+
+static void sha256_hex(const void *p, size_t n, char out[65])
+{
+    unsigned char md[32];
+    unsigned len = 0;
+
+    EVP_Digest(p, n, md, &len, EVP_sha256(), NULL);
+    hex32(md, out);
+}
+
+/* The manifest path of a set, after checking scope and name. */
+static enum ferr_code manifest_path(const struct artifact_store *s,
+                                    enum artifact_kind kind,
+                                    const char *scope, const char *name,
+                                    char **out_dir, char **out,
+                                    struct ferr *err)
+{
+    char hex[65];
+    enum ferr_code rc;
+    const char *file = name;
+
+    *out = NULL;
+    *out_dir = NULL;
+    rc = check_scope(scope, err);
+    if (rc)
+        return rc;
+    if (kind == ARTIFACT_CACHE) {
+        rc = check_cache_key(name, err);
+        if (rc)
+            return rc;
+        sha256_hex(name, strlen(name), hex);
+        file = hex;
+    } else {
+        rc = check_artifact_name(name, err);
+        if (rc)
+            return rc;
+    }
+    *out_dir = xasprintf("%s/%s/%s", s->home,
+                         kind == ARTIFACT_CACHE ? "caches" : "artifacts",
+                         scope);
+    *out = xasprintf("%s/%s.json", *out_dir, file);
+    return FERR_OK;
+}
+
+/* ---- store ------------------------------------------------------------ */
+
+enum ferr_code artifact_store_open(const char *home,
+                                   struct artifact_store **out,
+                                   struct ferr *err)
+{
+    struct artifact_store *s;
+    enum ferr_code rc;
+    size_t n;
+
+    *out = NULL;
+    if (!home || !*home)
+        return ferr_set(err, FERR_INVALID, NULL, "empty store directory");
+    s = xcalloc(1, sizeof(*s));
+    n = strlen(home);
+    while (n > 1 && home[n - 1] == '/')
+        n--;
+    s->home = xstrndup(home, n);
+    s->blobs = xasprintf("%s/blobs", s->home);
+    s->tmp = xasprintf("%s/tmp", s->home);
+    rc = workspace_mkdirs(s->blobs, err);
+    if (!rc)
+        rc = workspace_mkdirs(s->tmp, err);
+    if (rc) {
+        ferr_prefix(err, "open artifact store");
+        artifact_store_free(s);
+        return rc;
+    }
+    *out = s;
+    return FERR_OK;
+}
+
+void artifact_store_free(struct artifact_store *s)
+{
+    if (!s)
+        return;
+    free(s->home);
+    free(s->blobs);
+    free(s->tmp);
+    free(s);
+}
+
+/* ---- patterns --------------------------------------------------------- */
+
+static void patlist_release(struct patlist *pl)
+{
+    for (size_t i = 0; i < pl->n; i++) {
+        free(pl->p[i].text);
+        free(pl->p[i].desc);
+    }
+    free(pl->p);
+    memset(pl, 0, sizeof(*pl));
+}
+
+/* Normalise one pattern (already trimmed, '!' removed) relative to the
+ * root: drop "." and empty components, resolve ".." lexically (escaping
+ * is an error).  @root_abs, when not NULL, is a prefix an absolute
+ * pattern may carry (hashFiles('${{ github.workspace }}/x')). */
+static enum ferr_code normalize(const char *line, const char *root_abs,
+                                char **out, struct ferr *err)
+{
+    struct buf b;
+    const char *c = line;
+    size_t *starts = NULL;
+    size_t depth = 0;
+    enum ferr_code rc = FERR_OK;
+
+    *out = NULL;
+    if (line[0] == '~')
+        return ferr_set(err, FERR_UNSUPPORTED, NULL,
+                        "'~' is not supported in path '%s'", line);
+    if (line[0] == '/') {
+        size_t n = root_abs ? strlen(root_abs) : 0;
+
+        if (!n || strncmp(line, root_abs, n) || (line[n] && line[n] != '/'))
+            return ferr_set(err, FERR_INVALID, NULL,
+                            "path '%s' must be relative", line);
+        c = line + n;
+    }
+    if (strlen(c) > PATH_LIM)
+        return ferr_set(err, FERR_INVALID, NULL,
+                        "path is longer than %u bytes", PATH_LIM);
+    buf_init(&b, PATH_LIM);
+    starts = xmalloc((strlen(c) / 2 + 2) * sizeof(*starts));
+    while (*c) {
+        const char *end = strchr(c, '/');
+        size_t n = end ? (size_t)(end - c) : strlen(c);
+
+        if (n == 0 || (n == 1 && c[0] == '.')) {
+            /* nothing */
+        } else if (n == 2 && c[0] == '.' && c[1] == '.') {
+            if (depth == 0) {
+                rc = ferr_set(err, FERR_INVALID, NULL,
+                              "path '%s' escapes the root", line);
+                goto done;
+            }
+            b.len = starts[--depth];
+            b.p[b.len] = '\0';
+        } else {
+            starts[depth++] = b.len;
+            if ((b.len && buf_addch(&b, '/')) || buf_add(&b, c, n)) {
+                rc = ferr_set(err, FERR_INVALID, NULL, "path is too long");
+                goto done;
+            }
+        }
+        c += n;
+        if (*c == '/')
+            c++;
+    }
+    *out = buf_take(&b, NULL);
+done:
+    free(starts);
+    buf_release(&b);
+    return rc;
+}
+
+/* Parse a newline-separated list as @actions/glob does: surrounding
+ * whitespace trimmed, empty lines and '#' comments skipped, each leading
+ * '!' flips the pattern to an exclude. */
+static enum ferr_code parse_patterns(const char *text, const char *root_abs,
+                                     struct patlist *pl, struct ferr *err)
+{
+    struct span rest = span_cstr(text);
+    struct span line;
+    enum ferr_code rc = FERR_OK;
+
+    memset(pl, 0, sizeof(*pl));
+    while (rest.len > 0) {
+        struct pat *p;
+        char *lz;
+        const char *l;
+        bool neg = false;
+
+        span_cut(rest, '\n', &line, &rest);
+        line = span_trim(line);
+        if (line.len == 0 || line.p[0] == '#')
+            continue;
+        lz = xstrndup(line.p, line.len);
+        if (strlen(lz) != line.len) {
+            free(lz);
+            rc = ferr_set(err, FERR_INVALID, NULL, "path contains NUL");
+            break;
+        }
+        l = lz;
+        while (*l == '!') {
+            neg = !neg;
+            l++;
+        }
+        if (!*l) {
+            rc = ferr_set(err, FERR_INVALID, NULL, "empty exclude pattern");
+            free(lz);
+            break;
+        }
+        if (pl->n == pl->cap) {
+            pl->cap = pl->cap ? pl->cap * 2 : 8;
+            pl->p = xrealloc(pl->p, pl->cap * sizeof(*pl->p));
+        }
+        p = &pl->p[pl->n];
+        memset(p, 0, sizeof(*p));
+        rc = normalize(l, root_abs, &p->text, err);
+        free(lz);
+        if (rc)
+            break;
+        pl->n++;
+        p->neg = neg;
+        p->literal = !strpbrk(p->text, "*?[");
+        p->desc = p->text[0] ? xasprintf("%s/**", p->text) : xstrdup("**");
+        if (!p->literal &&
+            (rc = glob_check(span_cstr(p->text), NULL, err)) != FERR_OK)
+            break;
+    }
+    return rc;
+}
+
+static bool pat_match(const struct pat *p, const char *rel)
+{
+    size_t n;
+
+    if (p->literal) {
+        n = strlen(p->text);
+        return n == 0 ||
+               (!strncmp(rel, p->text, n) && (!rel[n] || rel[n] == '/'));
+    }
+    return glob_match(span_cstr(p->text), span_cstr(rel)) ||
+           glob_match(span_cstr(p->desc), span_cstr(rel));
+}
+
+/* @actions/glob's rule: the last pattern that matches decides. */
+static bool selected(const struct patlist *pl, const char *rel)
+{
+    bool in = false;
+
+    for (size_t i = 0; i < pl->n; i++)
+        if (pl->p[i].neg ? in : !in)
+            if (pat_match(&pl->p[i], rel))
+                in = !pl->p[i].neg;
+    return in;
+}
+
+/* Where to start walking for pattern @p: the leading components without
+ * glob characters. */
+static char *search_path(const struct pat *p)
+{
+    const char *c = p->text;
+    const char *keep = p->text;
+
+    if (p->literal)
+        return xstrdup(p->text);
+    while (*c) {
+        const char *end = strchr(c, '/');
+        size_t n = end ? (size_t)(end - c) : strlen(c);
+
+        if (memchr(c, '*', n) || memchr(c, '?', n) || memchr(c, '[', n) ||
+            memchr(c, '+', n) || memchr(c, '\\', n))
+            break;
+        keep = c + n;
+        c += n;
+        if (*c == '/')
+            c++;
+    }
+    return xstrndup(p->text, (size_t)(keep - p->text));
+}
+
+static int cmp_cstr(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool under(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+
+    return n == 0 || (!strncmp(path, dir, n) && path[n] == '/');
+}
+
+/* The distinct search paths of the positive patterns, none below another
+ * (what @actions/glob's getSearchPaths returns). */
+static char **search_paths(const struct patlist *pl, size_t *out_n)
+{
+    char **sp = xcalloc(pl->n + 1, sizeof(*sp));
+    size_t n = 0;
+    size_t w = 0;
+
+    for (size_t i = 0; i < pl->n; i++)
+        if (!pl->p[i].neg)
+            sp[n++] = search_path(&pl->p[i]);
+    qsort(sp, n, sizeof(*sp), cmp_cstr);
+    for (size_t i = 0; i < n; i++) {
+        bool drop = false;
+
+        for (size_t j = 0; j < w && !drop; j++)
+            drop = !strcmp(sp[i], sp[j]) || under(sp[i], sp[j]);
+        if (drop)
+            free(sp[i]);
+        else
+            sp[w++] = sp[i];
+    }
+    *out_n = w;
+    return sp;
+}
+
+static void free_strv(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* ---- walking ---------------------------------------------------------- */
+
+static void entlist_release(struct entlist *el)
+{
+    for (size_t i = 0; i < el->n; i++) {
+        free(el->e[i].rel);
+        free(el->e[i].src);
+        free(el->e[i].link);
+    }
+    free(el->e);
+    memset(el, 0, sizeof(*el));
+}
+
+static struct ent *ent_add(struct entlist *el, const char *rel,
+                           enum ent_kind kind)
+{
+    struct ent *e;
+
+    if (el->n == el->cap) {
+        el->cap = el->cap ? el->cap * 2 : 64;
+        el->e = xrealloc(el->e, el->cap * sizeof(*el->e));
+    }
+    e = &el->e[el->n++];
+    memset(e, 0, sizeof(*e));
+    e->rel = xstrdup(rel);
+    e->kind = kind;
+    return e;
+}
+
+/* Consider the non-directory @name in @dir, at @rel below the root. */
+static enum ferr_code visit(struct walker *w, int dir, const char *name,
+                            const char *rel, const struct stat *st,
+                            struct ferr *err)
+{
+    struct ent *e;
+
+    if (!S_ISREG(st->st_mode) && !S_ISLNK(st->st_mode))
+        return FERR_OK;
+    if (!selected(w->pats, rel))
+        return FERR_OK;
+    if (S_ISREG(st->st_mode)) {
+        e = ent_add(w->out, rel, ENT_FILE);
+        e->size = (uint64_t)st->st_size;
+        e->mode = st->st_mode & 0777;
+        return FERR_OK;
+    }
+    if (w->mode == WM_HASH)
+        return FERR_OK;
+    if (w->mode == WM_CACHE) {
+        /* caches keep links as links, like the tar actions/cache uses */
+        char target[PATH_LIM + 1];
+        ssize_t n = readlinkat(dir, name, target, sizeof(target));
+
+        if (n < 0 || (size_t)n >= sizeof(target))
+            return ferr_set(err, FERR_IO, NULL, "cannot read link '%s': %s",
+                            rel, n < 0 ? strerror(errno) : "too long");
+        target[n] = '\0';
+        e = ent_add(w->out, rel, ENT_LINK);
+        e->link = xstrdup(target);
+        e->mode = 0777;
+        return FERR_OK;
+    }
+    /* upload: a link to a regular file inside the root is uploaded as
+     * that file's content, as upload-artifact follows links; others are
+     * left out */
+    {
+        char *full = xasprintf("%s/%s", w->root_real, rel);
+        char *res = realpath(full, NULL);
+        struct stat ts;
+
+        free(full);
+        if (res && under(res, w->root_real) && stat(res, &ts) == 0 &&
+            S_ISREG(ts.st_mode)) {
+            e = ent_add(w->out, rel, ENT_FILE);
+            e->src = res;
+            e->size = (uint64_t)ts.st_size;
+            e->mode = ts.st_mode & 0777;
+            return FERR_OK;
+        }
+        free(res);
+    }
+    return FERR_OK;
+}
+
+/* Walk directory @fd (owned: closed here) found at @rel. */
+static enum ferr_code walk_dir(struct walker *w, int fd, const char *rel,
+                               unsigned depth, struct ferr *err)
+{
+    struct dirent *de;
+    enum ferr_code rc = FERR_OK;
+    DIR *d;
+
+    if (depth > LIM_TREE_DEPTH) {
+        close(fd);
+        return ferr_set(err, FERR_LIMIT, NULL,
+                        "directories nested deeper than %u at '%s'",
+                        LIM_TREE_DEPTH, rel);
+    }
+    d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return ferr_set(err, FERR_IO, NULL, "cannot read '%s': %s", rel,
+                        strerror(errno));
+    }
+    while (!rc) {
+        struct stat st;
+        char *child;
+
+        errno = 0;
+        de = readdir(d);
+        if (!de) {
+            if (errno)
+                rc = ferr_set(err, FERR_IO, NULL, "cannot read '%s': %s",
+                              rel, strerror(errno));
+            break;
+        }
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            continue; /* vanished */
+        child = *rel ? xasprintf("%s/%s", rel, de->d_name)
+                     : xstrdup(de->d_name);
+        if (S_ISDIR(st.st_mode)) {
+            int cfd = openat(dirfd(d), de->d_name,
+                             O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+            if (cfd < 0)
+                rc = ferr_set(err, FERR_IO, NULL, "cannot open '%s': %s",
+                              child, strerror(errno));
+            else
+                rc = walk_dir(w, cfd, child, depth + 1, err);
+        } else {
+            rc = visit(w, dirfd(d), de->d_name, child, &st, err);
+        }
+        free(child);
+    }
+    closedir(d);
+    return rc;
+}
+
+/* Open the parent directory of @rel below @rootfd without following any
+ * symlink; *out_base points into @rel at the last component.  Returns -1
+ * with errno set. */
+static int open_parent(int rootfd, const char *rel, const char **out_base)
+{
+    const char *c = rel;
+    int fd = dup(rootfd);
+
+    *out_base = rel;
+    if (fd < 0)
+        return -1;
+    for (;;) {
+        const char *slash = strchr(c, '/');
+        char comp[NAME_MAX + 1];
+        size_t n;
+        int next;
+
+        if (!slash) {
+            *out_base = c;
+            return fd;
+        }
+        n = (size_t)(slash - c);
+        if (n > NAME_MAX) {
+            close(fd);
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        memcpy(comp, c, n);
+        comp[n] = '\0';
+        next = openat(fd, comp,
+                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        close(fd);
+        if (next < 0)
+            return -1;
+        fd = next;
+        c = slash + 1;
+    }
+}
+
+/* Walk from one search path @sp (may be "" for the root). */
+static enum ferr_code walk_search_path(struct walker *w, int rootfd,
+                                       const char *sp, struct ferr *err)
+{
+    struct stat st;
+    const char *base;
+    enum ferr_code rc = FERR_OK;
+    int pfd;
+    int fd;
+
+    if (!*sp) {
+        fd = dup(rootfd);
+        if (fd < 0)
+            return ferr_set(err, FERR_IO, NULL, "dup: %s", strerror(errno));
+        return walk_dir(w, fd, "", 0, err);
+    }
+    pfd = open_parent(rootfd, sp, &base);
+    if (pfd < 0)
+        return FERR_OK; /* missing, or behind a symlink: nothing there */
+    if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        close(pfd);
+        return FERR_OK;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+                                   O_CLOEXEC);
+        if (fd < 0)
+            rc = ferr_set(err, FERR_IO, NULL, "cannot open '%s': %s", sp,
+                          strerror(errno));
+        else
+            rc = walk_dir(w, fd, sp, 1, err);
+    } else {
+        rc = visit(w, pfd, base, sp, &st, err);
+    }
+    close(pfd);
+    return rc;
+}
+
+static int cmp_ent(const void *a, const void *b)
+{
+    return strcmp(((const struct ent *)a)->rel, ((const struct ent *)b)->rel);
+}
+
+/* Select the entries under @rootfd matched by @pl, sorted by path. */
+static enum ferr_code collect(int rootfd, const struct patlist *pl,
+                              enum walk_mode mode, const char *root_real,
+                              struct entlist *out, char ***out_sp,
+                              size_t *out_nsp, struct ferr *err)
+{
+    struct walker w = { pl, out, mode, root_real };
+    enum ferr_code rc = FERR_OK;
+    char **sp;
+    size_t nsp;
+    size_t k = 0;
+
+    memset(out, 0, sizeof(*out));
+    sp = search_paths(pl, &nsp);
+    for (size_t i = 0; i < nsp && !rc; i++)
+        rc = walk_search_path(&w, rootfd, sp[i], err);
+    if (!rc && out->n > 1) {
+        qsort(out->e, out->n, sizeof(*out->e), cmp_ent);
+        /* a file reached twice (it cannot, search paths are disjoint,
+         * but a duplicate must never reach a manifest) */
+        for (size_t i = 0; i < out->n; i++) {
+            if (k > 0 && !strcmp(out->e[i].rel, out->e[k - 1].rel)) {
+                free(out->e[i].rel);
+                free(out->e[i].src);
+                free(out->e[i].link);
+                continue;
+            }
+            out->e[k++] = out->e[i];
+        }
+        out->n = k;
+    }
+    if (out_sp) {
+        *out_sp = sp;
+        *out_nsp = nsp;
+    } else {
+        free_strv(sp, nsp);
+    }
+    return rc;
+}
+
+/* ---- blobs ------------------------------------------------------------ */
+
+static int open_entry(int rootfd, const struct ent *e)
+{
+    const char *base;
+    int pfd;
+    int fd;
+
+    if (e->src)
+        return open(e->src, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    pfd = open_parent(rootfd, e->rel, &base);
+    if (pfd < 0)
+        return -1;
+    fd = openat(pfd, base,
+                O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    close(pfd);
+    return fd;
+}
+
+static enum ferr_code write_all(int fd, const char *p, size_t n,
+                                const char *what, struct ferr *err)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return ferr_set(err, FERR_IO, NULL, "cannot write '%s': %s",
+                            what, strerror(errno));
+        p += w;
+        n -= (size_t)w;
+    }
+    return FERR_OK;
+}
+
+/* Copy @in to a temp file while hashing it, then move it to blobs/<sha>
+ * unless that blob exists.  *@total counts bytes against @limit. */
+static enum ferr_code put_blob(const struct artifact_store *s, int in,
+                               const char *what, uint64_t *total,
+                               uint64_t limit, char sha[65],
+                               uint64_t *out_size, bool *out_new,
+                               struct ferr *err)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char md[32];
+    unsigned mdlen = 0;
+    struct stat st;
+    char *tmp = xasprintf("%s/blob.XXXXXX", s->tmp);
+    char *blob = NULL;
+    char *buf = xmalloc(CHUNK);
+    enum ferr_code rc = FERR_OK;
+    uint64_t size = 0;
+    int out;
+
+    *out_new = false;
+    *out_size = 0;
+    if (!ctx)
+        abort(); /* out of memory, as xmalloc */
+    out = mkostemp(tmp, O_CLOEXEC);
+    if (out < 0) {
+        rc = ferr_set(err, FERR_IO, NULL, "cannot create '%s': %s", tmp,
+                      strerror(errno));
+        goto done;
+    }
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    for (;;) {
+        ssize_t n = read(in, buf, CHUNK);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = ferr_set(err, FERR_IO, NULL, "cannot read '%s': %s", what,
+                          strerror(errno));
+            break;
+        }
+        if (n == 0)
+            break;
+        if ((uint64_t)n > limit - *total) {
+            rc = ferr_set(err, FERR_LIMIT, NULL,
+                          "files are larger than %llu bytes in total",
+                          (unsigned long long)limit);
+            break;
+        }
+        *total += (uint64_t)n;
+        size += (uint64_t)n;
+        EVP_DigestUpdate(ctx, buf, (size_t)n);
+        rc = write_all(out, buf, (size_t)n, tmp, err);
+        if (rc)
+            break;
+    }
+    if (!rc && fchmod(out, 0444) < 0)
+        rc = ferr_set(err, FERR_IO, NULL, "cannot chmod '%s': %s", tmp,
+                      strerror(errno));
+    if (close(out) < 0 && !rc)
+        rc = ferr_set(err, FERR_IO, NULL, "cannot write '%s': %s", tmp,
+                      strerror(errno));
+    if (rc)
+        goto done;
+    EVP_DigestFinal_ex(ctx, md, &mdlen);
+    hex32(md, sha);
+    blob = xasprintf("%s/%s", s->blobs, sha);
+    if (stat(blob, &st) == 0 && S_ISREG(st.st_mode) &&
+        (uint64_t)st.st_size == size)
+        goto done; /* reuse; the temp file goes */
+    if (rename(tmp, blob) < 0) {
+        rc = ferr_set(err, FERR_IO, NULL, "cannot store '%s': %s", blob,
+                      strerror(errno));
+        goto done;
+    }
+    *out_new = true;
+done:
+    if (out >= 0 && !*out_new)
+        unlink(tmp);
+    if (!rc)
+        *out_size = size;
+    free(blob);
+    free(buf);
+    free(tmp);
+    EVP_MD_CTX_free(ctx);
+    return rc;
+}
+
+/* ---- manifests -------------------------------------------------------- */
+
+/* Write @text to @path atomically; with @exclusive an existing file is
+ * kept and *@out_kept set. */
+static enum ferr_code write_manifest(const char *path, const char *text,
+                                     bool exclusive, bool *out_kept,
+                                     struct ferr *err)
+{
+    char *tmp = xasprintf("%s.XXXXXX", path);
+    enum ferr_code rc = FERR_OK;
+    int fd;
+
+    *out_kept = false;
+    fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        rc = ferr_set(err, FERR_IO, NULL, "cannot create '%s': %s", tmp,
+                      strerror(errno));
+        free(tmp);
+        return rc;
+    }
+    rc = write_all(fd, text, strlen(text), tmp, err);
+    if (!rc && (fchmod(fd, 0644) < 0 || fsync(fd) < 0))
+        rc = ferr_set(err, FERR_IO, NULL, "cannot write '%s': %s", tmp,
+                      strerror(errno));
+    if (close(fd) < 0 && !rc)
+        rc = ferr_set(err, FERR_IO, NULL, "cannot write '%s': %s", tmp,
+                      strerror(errno));
+    if (!rc && exclusive) {
+        if (link(tmp, path) < 0) {
+            if (errno == EEXIST)
+                *out_kept = true;
+            else
+                rc = ferr_set(err, FERR_IO, NULL, "cannot create '%s': %s",
+                              path, strerror(errno));
+        }
+    } else if (!rc && rename(tmp, path) < 0) {
+        rc = ferr_set(err, FERR_IO, NULL, "cannot create '%s': %s", path,
+                      strerror(errno));
+    }
+    if (rc || exclusive)
+        unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
+/* Bytes of the leading whole components @a and @b share. */
+static size_t common_components(const char *a, const char *b)
+{
+    size_t last = 0;
+
+    for (size_t i = 0;; i++) {
+        bool enda = a[i] == '\0' || a[i] == '/';
+        bool endb = b[i] == '\0' || b[i] == '/';
+
+        if (enda && endb) {
+            last = i;
+            if (!a[i] || !b[i])
+                return last;
+        } else if (a[i] != b[i]) {
+            return last;
+        }
+    }
+}
+
+/* The directory stored paths are relative to, following upload-artifact:
+ * several search paths -> their least common ancestor; one search path
+ * that is the single file found -> its directory; else the search path.
+ * Caches keep paths relative to the root (actions/cache restores them in
+ * place). */
+static char *upload_base(char **sp, size_t nsp, const struct entlist *el)
+{
+    size_t len;
+
+    if (nsp == 0)
+        return xstrdup("");
+    if (nsp == 1) {
+        if (el->n == 1 && !strcmp(el->e[0].rel, sp[0])) {
+            const char *slash = strrchr(sp[0], '/');
+
+            return slash ? xstrndup(sp[0], (size_t)(slash - sp[0]))
+                         : xstrdup("");
+        }
+        return xstrdup(sp[0]);
+    }
+    len = strlen(sp[0]);
+    for (size_t i = 1; i < nsp; i++) {
+        size_t k = common_components(sp[0], sp[i]);
+
+        if (k < len)
+            len = k;
+    }
+    return xstrndup(sp[0], len);
+}
+
+/* @rel as stored: relative to @base, which is normally its ancestor. */
+static const char *stored_rel(const char *rel, const char *base)
+{
+    size_t n = strlen(base);
+    const char *slash;
+
+    if (n == 0)
+        return rel;
+    if (!strncmp(rel, base, n) && rel[n] == '/')
+        return rel + n + 1;
+    slash = strrchr(rel, '/');
+    return slash ? slash + 1 : rel;
+}
+
+static enum ferr_code json_set_str(json_t *o, const char *key,
+                                   const char *val, struct ferr *err)
+{
+    json_t *s = json_string(val);
+
+    if (!s)
+        return ferr_set(err, FERR_INVALID, NULL,
+                        "'%s' is not valid UTF-8", val);
+    json_object_set_new(o, key, s);
+    return FERR_OK;
+}
+
+static enum ferr_code build_manifest(enum artifact_kind kind,
+                                     const char *name,
+                                     const struct entlist *el,
+                                     const char *base, char **out,
+                                     struct ferr *err)
+{
+    json_t *root = json_object();
+    json_t *files = json_array();
+    enum ferr_code rc;
+
+    *out = NULL;
+    json_object_set_new(root, "version", json_integer(1));
+    json_object_set_new(root, "kind",
+                        json_string(kind == ARTIFACT_CACHE ? "cache"
+                                                           : "artifact"));
+    rc = json_set_str(root, kind == ARTIFACT_CACHE ? "key" : "name", name,
+                      err);
+    for (size_t i = 0; i < el->n && !rc; i++) {
+        const struct ent *e = &el->e[i];
+        json_t *f = json_object();
+
+        json_array_append_new(files, f);
+        rc = json_set_str(f, "path", stored_rel(e->rel, base), err);
+        if (rc)
+            break;
+        if (e->kind == ENT_LINK) {
+            rc = json_set_str(f, "link", e->link, err);
+            continue;
+        }
+        json_object_set_new(f, "sha256", json_string(e->sha));
+        json_object_set_new(f, "mode", json_integer((json_int_t)e->mode));
+        json_object_set_new(f, "size", json_integer((json_int_t)e->size));
+    }
+    json_object_set_new(root, "files", files);
+    if (!rc) {
+        *out = json_dumps(root, JSON_INDENT(1));
+        if (!*out)
+            rc = ferr_set(err, FERR_IO, NULL, "cannot encode manifest");
+        else if (strlen(*out) > LIM_MANIFEST_BYTES) {
+            free(*out);
+            *out = NULL;
+            rc = ferr_set(err, FERR_LIMIT, NULL,
+                          "manifest of %zu files is over %u bytes", el->n,
+                          LIM_MANIFEST_BYTES);
+        }
+    }
+    json_decref(root);
+    return rc;
+}
+
+enum ferr_code artifact_save(struct artifact_store *s, enum artifact_kind kind,
+                             const char *scope, const char *name,
+                             const char *root, const char *paths,
+                             bool if_absent, struct artifact_stats *out_stats,
+                             struct ferr *err)
+{
+    struct patlist pl = { NULL, 0, 0 };
+    struct entlist el = { NULL, 0, 0 };
+    struct artifact_stats stats = { 0, 0, 0 };
+    struct stat st;
+    char *dir = NULL;
+    char *mpath = NULL;
+    char *root_real = NULL;
+    char *base = NULL;
+    char *text = NULL;
+    char **sp = NULL;
+    size_t nsp = 0;
+    uint64_t limit = kind == ARTIFACT_CACHE ? LIM_CACHE_BYTES
+                                            : LIM_ARTIFACT_BYTES;
+    uint64_t total = 0;
+    enum ferr_code rc;
+    bool kept = false;
+    int rootfd = -1;
+
+    if (out_stats)
+        memset(out_stats, 0, sizeof(*out_stats));
+    rc = manifest_path(s, kind, scope, name, &dir, &mpath, err);
+    if (rc)
+        goto done;
+    if (if_absent && stat(mpath, &st) == 0)
+        goto done;
+    rc = parse_patterns(paths ? paths : "", NULL, &pl, err);
+    if (rc)
+        goto done;
+    if (pl.n == 0) {
+        rc = ferr_set(err, FERR_INVALID, NULL, "no paths given");
+        goto done;
+    }
+    root_real = realpath(root, NULL);
+    rootfd = root_real ? open(root_real, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                       : -1;
+    if (rootfd < 0) {
+        rc = ferr_set(err, FERR_IO, NULL, "cannot open '%s': %s", root,
+                      strerror(errno));
+        goto done;
+    }
+    rc = collect(rootfd, &pl,
+                 kind == ARTIFACT_CACHE ? WM_CACHE : WM_UPLOAD, root_real,
+                 &el, &sp, &nsp, err);
+    if (rc)
+        goto done;
+    if (el.n == 0) {
+        rc = ferr_set(err, FERR_NOTFOUND, NULL,
+                      "no files were found with the provided path");
+        goto done;
+    }
+    for (size_t i = 0; i < el.n; i++) {
+        if (el.e[i].kind != ENT_FILE)
+            continue;
+        total += el.e[i].size;
+        if (total > limit) {
+            rc = ferr_set(err, FERR_LIMIT, NULL,
+                          "files are larger than %llu bytes in total",
+                          (unsigned long long)limit);
+            goto done;
+        }
+    }
+    total = 0;
+    for (size_t i = 0; i < el.n; i++) {
+        struct ent *e = &el.e[i];
+        bool created;
+        int fd;
+
+        stats.files++;
+        if (e->kind != ENT_FILE)
+            continue;
+        fd = open_entry(rootfd, e);
+        if (fd < 0) {
+            rc = ferr_set(err, FERR_IO, NULL, "cannot open '%s': %s",
+                          e->rel, strerror(errno));
+            goto done;
+        }
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+            close(fd);
+            rc = ferr_set(err, FERR_IO, NULL,
+                          "'%s' changed while saving", e->rel);
+            goto done;
+        }
+        rc = put_blob(s, fd, e->rel, &total, limit, e->sha, &e->size,
+                      &created, err);
+        close(fd);
+        if (rc)
+            goto done;
+        stats.bytes += e->size;
+        stats.new_blobs += created;
+    }
+    base = kind == ARTIFACT_CACHE ? xstrdup("") : upload_base(sp, nsp, &el);
+    rc = build_manifest(kind, name, &el, base, &text, err);
+    if (!rc)
+        rc = workspace_mkdirs(dir, err);
+    if (!rc)
+        rc = write_manifest(mpath, text, if_absent, &kept, err);
+    if (!rc && !kept && out_stats)
+        *out_stats = stats;
+done:
+    if (rc)
+        ferr_prefix(err, "save %s '%s'",
+                    kind == ARTIFACT_CACHE ? "cache" : "artifact", name);
+    if (rootfd >= 0)
+        close(rootfd);
+    free(text);
+    free(base);
+    free_strv(sp, nsp);
+    entlist_release(&el);
+    patlist_release(&pl);
+    free(root_real);
+    free(mpath);
+    free(dir);
+    return rc;
+}
+
+/* ---- restore ---------------------------------------------------------- */
+
+static bool is_hex64(const char *s)
+{
+    size_t i;
+
+    for (i = 0; s[i]; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return i == 64;
+}
+
+/* A string member without embedded NUL, or NULL. */
+static const char *get_str(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    const char *s;
+
+    if (!json_is_string(v))
+        return NULL;
+    s = json_string_value(v);
+    if (strlen(s) != json_string_length(v))
+        return NULL;
+    return s;
+}
+
+/* Check every entry before anything is written. */
+static enum ferr_code check_manifest(json_t *root, json_t **out_files,
+                                     struct ferr *err)
+{
+    json_t *files = json_object_get(root, "files");
+    size_t i;
+    json_t *f;
+
+    *out_files = NULL;
+    if (!json_is_object(root) || !json_is_array(files))
+        return ferr_set(err, FERR_INVALID, NULL, "manifest has no files");
+    json_array_foreach(files, i, f) {
+        const char *path = get_str(f, "path");
+        const char *sha = get_str(f, "sha256");
+        const char *link = get_str(f, "link");
+        json_t *mode = json_object_get(f, "mode");
+        json_t *size = json_object_get(f, "size");
+
+        if (!path || !safe_path(path))
+            return ferr_set(err, FERR_INVALID, NULL,
+                            "manifest entry %zu has an unsafe path '%s'", i,
+                            path ? path : "");
+        if (link) {
+            if (!*link || strlen(link) > PATH_LIM)
+                return ferr_set(err, FERR_INVALID, NULL,
+                                "manifest entry '%s' has a bad link", path);
+            continue;
+        }
+        if (!sha || !is_hex64(sha) || !json_is_integer(mode) ||
+            json_integer_value(mode) < 0 ||
+            json_integer_value(mode) > 0777 || !json_is_integer(size) ||
+            json_integer_value(size) < 0)
+            return ferr_set(err, FERR_INVALID, NULL,
+                            "manifest entry '%s' is malformed", path);
+    }
+    *out_files = files;
+    return FERR_OK;
+}
+
+/* Open (creating) the directory that will hold @rel below @destfd, never
+ * through a symlink. */
+static int make_parent(int destfd, const char *rel, const char **out_base)
+{
+    const char *c = rel;
+    int fd = dup(destfd);
+
+    *out_base = rel;
+    if (fd < 0)
+        return -1;
+    for (;;) {
+        const char *slash = strchr(c, '/');
+        char comp[NAME_MAX + 1];
+        size_t n;
+        int next;
+
+        if (!slash) {
+            *out_base = c;
+            return fd;
+        }
+        n = (size_t)(slash - c);
+        memcpy(comp, c, n); /* n <= NAME_MAX: safe_path checked it */
+        comp[n] = '\0';
+        if (mkdirat(fd, comp, 0755) < 0 && errno != EEXIST) {
+            int e = errno;
+
+            close(fd);
+            errno = e;
+            return -1;
+        }
+        next = openat(fd, comp,
+                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        close(fd);
+        if (next < 0)
+            return -1;
+        fd = next;
+        c = slash + 1;
+    }
+}
+
+/* Copy blob @sha into @pfd/@base, verifying its hash on the way. */
+static enum ferr_code restore_file(const struct artifact_store *s, int pfd,
+                                   const char *base, const char *rel,
+                                   const char *sha, unsigned mode,
+                                   uint64_t *out_bytes, struct ferr *err)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char md[32];
+    unsigned mdlen = 0;
+    char got[65];
+    char *blob = xasprintf("%s/%s", s->blobs, sha);
+    char *buf = xmalloc(CHUNK);
+    enum ferr_code rc = FERR_OK;
+    uint64_t n_total = 0;
+    int in;
+    int out = -1;
+
+    *out_bytes = 0;
+    if (!ctx)
+        abort(); /* out of memory, as xmalloc */
+    in = open(blob, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (in < 0) {
+        rc = ferr_set(err, FERR_IO, NULL, "missing blob for '%s': %s", rel,
+                      strerror(errno));
+        goto done;
+    }
+    if (unlinkat(pfd, base, 0) < 0 && errno != ENOENT) {
+        rc = ferr_set(err, FERR_IO, NULL, "cannot replace '%s': %s", rel,
+                      strerror(errno));
+        goto done;
+    }
+    out = openat(pfd, base,
+                 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (out < 0) {
+        rc = ferr_set(err, FERR_IO, NULL, "cannot create '%s': %s", rel,
+                      strerror(errno));
+        goto done;
+    }
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    for (;;) {
+        ssize_t n = read(in, buf, CHUNK);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = ferr_set(err, FERR_IO, NULL, "cannot read blob '%s': %s",
+                          sha, strerror(errno));
+            break;
+        }
+        if (n == 0)
+            break;
+        EVP_DigestUpdate(ctx, buf, (size_t)n);
+        n_total += (uint64_t)n;
+        rc = write_all(out, buf, (size_t)n, rel, err);
+        if (rc)
+            break;
+    }
+    if (!rc) {
+        EVP_DigestFinal_ex(ctx, md, &mdlen);
+        hex32(md, got);
+        if (strcmp(got, sha)) {
+            /* a damaged blob must not be reused by later saves */
+            unlink(blob);
+            rc = ferr_set(err, FERR_IO, NULL,
+                          "blob '%s' for '%s' is corrupt", sha, rel);
+        }
+    }
+    if (!rc && fchmod(out, mode & 0777) < 0)
+        rc = ferr_set(err, FERR_IO, NULL, "cannot chmod '%s': %s", rel,
+                      strerror(errno));
+    if (close(out) < 0 && !rc)
+        rc = ferr_set(err, FERR_IO, NULL, "cannot write '%s': %s", rel,
+                      strerror(errno));
+    if (rc)
+        unlinkat(pfd, base, 0);
+    else
+        *out_bytes = n_total;
+done:
+    if (in >= 0)
+        close(in);
+    free(buf);
+    free(blob);
+    EVP_MD_CTX_free(ctx);
+    return rc;
+}
+
+enum ferr_code artifact_restore(struct artifact_store *s,
+                                enum artifact_kind kind, const char *scope,
+                                const char *name, const char *dest,
+                                struct artifact_stats *out_stats,
+                                struct ferr *err)
+{
+    struct artifact_stats stats = { 0, 0, 0 };
+    json_error_t jerr;
+    json_t *root = NULL;
+    json_t *files = NULL;
+    json_t *f;
+    char *dir = NULL;
+    char *mpath = NULL;
+    char *text = NULL;
+    size_t len = 0;
+    size_t i;
+    enum ferr_code rc;
+    int destfd = -1;
+
+    if (out_stats)
+        memset(out_stats, 0, sizeof(*out_stats));
+    rc = manifest_path(s, kind, scope, name, &dir, &mpath, err);
+    if (rc)
+        goto done;
+    rc = workspace_read_file(mpath, LIM_MANIFEST_BYTES, &text, &len, err);
+    if (rc == FERR_NOTFOUND) {
+        ferr_clear(err);
+        rc = ferr_set(err, FERR_NOTFOUND, NULL, "no %s named '%s'",
+                      kind == ARTIFACT_CACHE ? "cache" : "artifact", name);
+        goto done;
+    }
+    if (rc)
+        goto done;
+    root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        rc = ferr_set(err, FERR_PARSE, NULL, "bad manifest '%s': %s", mpath,
+                      jerr.text);
+        goto done;
+    }
+    rc = check_manifest(root, &files, err);
+    if (rc)
+        goto done;
+    rc = workspace_mkdirs(dest, err);
+    if (rc)
+        goto done;
+    destfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (destfd < 0) {
+        rc = ferr_set(err, FERR_IO, NULL, "cannot open '%s': %s", dest,
+                      strerror(errno));
+        goto done;
+    }
+    json_array_foreach(files, i, f) {
+        const char *path = get_str(f, "path");
+        const char *link = get_str(f, "link");
+        const char *base;
+        int pfd = make_parent(destfd, path, &base);
+
+        if (pfd < 0) {
+            rc = ferr_set(err, FERR_IO, NULL,
+                          "cannot create the directory of '%s': %s", path,
+                          strerror(errno));
+            break;
+        }
+        if (link) {
+            if ((unlinkat(pfd, base, 0) < 0 && errno != ENOENT) ||
+                symlinkat(link, pfd, base) < 0)
+                rc = ferr_set(err, FERR_IO, NULL, "cannot link '%s': %s",
+                              path, strerror(errno));
+        } else {
+            uint64_t bytes = 0;
+
+            rc = restore_file(
+                s, pfd, base, path, get_str(f, "sha256"),
+                (unsigned)json_integer_value(json_object_get(f, "mode")),
+                &bytes, err);
+            stats.bytes += bytes;
+        }
+        close(pfd);
+        if (rc)
+            break;
+        stats.files++;
+    }
+    if (!rc && out_stats)
+        *out_stats = stats;
+done:
+    if (rc)
+        ferr_prefix(err, "restore %s '%s'",
+                    kind == ARTIFACT_CACHE ? "cache" : "artifact",
+                    name ? name : "");
+    if (destfd >= 0)
+        close(destfd);
+    json_decref(root);
+    free(text);
+    free(mpath);
+    free(dir);
+    return rc;
+}
+
+bool artifact_exists(struct artifact_store *s, enum artifact_kind kind,
+                     const char *scope, const char *name)
+{
+    struct ferr scratch;
+    struct stat st;
+    char *dir;
+    char *mpath;
+    bool ok;
+
+    ferr_clear(&scratch);
+    if (manifest_path(s, kind, scope, name, &dir, &mpath, &scratch))
+        return false;
+    ok = stat(mpath, &st) == 0 && S_ISREG(st.st_mode);
+    free(mpath);
+    free(dir);
+    return ok;
+}
+
+/* ---- hashFiles -------------------------------------------------------- */
+
+enum ferr_code artifact_hash_files(const char *root,
+                                   const char *const *patterns, size_t n,
+                                   char out[65], struct ferr *err)
+{
+    struct patlist pl = { NULL, 0, 0 };
+    struct entlist el = { NULL, 0, 0 };
+    struct buf joined;
+    EVP_MD_CTX *all = NULL;
+    EVP_MD_CTX *one = NULL;
+    char *root_real = NULL;
+    char *buf = NULL;
+    enum ferr_code rc = FERR_OK;
+    int rootfd = -1;
+
+    out[0] = '\0';
+    buf_init(&joined, 16u * 1024u * 1024u);
+    for (size_t i = 0; i < n && !rc; i++)
+        if (patterns[i] &&
+            (buf_adds(&joined, patterns[i]) || buf_addch(&joined, '\n')))
+            rc = ferr_set(err, FERR_LIMIT, NULL, "patterns are too long");
+    if (rc)
+        goto done;
+    root_real = realpath(root, NULL);
+    if (!root_real) {
+        rc = ferr_set(err, FERR_IO, NULL, "cannot resolve '%s': %s", root,
+                      strerror(errno));
+        goto done;
+    }
+    rc = parse_patterns(buf_cstr(&joined), root_real, &pl, err);
+    if (rc || pl.n == 0)
+        goto done;
+    rootfd = open(root_real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0) {
+        rc = ferr_set(err, FERR_IO, NULL, "cannot open '%s': %s", root,
+                      strerror(errno));
+        goto done;
+    }
+    rc = collect(rootfd, &pl, WM_HASH, root_real, &el, NULL, NULL, err);
+    if (rc || el.n == 0)
+        goto done;
+    all = EVP_MD_CTX_new();
+    one = EVP_MD_CTX_new();
+    if (!all || !one)
+        abort(); /* out of memory, as xmalloc */
+    buf = xmalloc(CHUNK);
+    EVP_DigestInit_ex(all, EVP_sha256(), NULL);
+    /* as actions/runner's hashFiles: the SHA-256 of the concatenated
+     * binary SHA-256 digests of the files */
+    for (size_t i = 0; i < el.n && !rc; i++) {
+        unsigned char md[32];
+        unsigned mdlen = 0;
+        int fd = open_entry(rootfd, &el.e[i]);
+
+        if (fd < 0) {
+            rc = ferr_set(err, FERR_IO, NULL, "cannot open '%s': %s",
+                          el.e[i].rel, strerror(errno));
+            break;
+        }
+        EVP_DigestInit_ex(one, EVP_sha256(), NULL);
+        for (;;) {
+            ssize_t r = read(fd, buf, CHUNK);
+
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0) {
+                rc = ferr_set(err, FERR_IO, NULL, "cannot read '%s': %s",
+                              el.e[i].rel, strerror(errno));
+                break;
+            }
+            if (r == 0)
+                break;
+            EVP_DigestUpdate(one, buf, (size_t)r);
+        }
+        close(fd);
+        EVP_DigestFinal_ex(one, md, &mdlen);
+        EVP_DigestUpdate(all, md, sizeof(md));
+    }
+    if (!rc) {
+        unsigned char md[32];
+        unsigned mdlen = 0;
+
+        EVP_DigestFinal_ex(all, md, &mdlen);
+        hex32(md, out);
+    }
+done:
+    if (rc) {
+        out[0] = '\0';
+        ferr_prefix(err, "hashFiles");
+    }
+    if (rootfd >= 0)
+        close(rootfd);
+    EVP_MD_CTX_free(all);
+    EVP_MD_CTX_free(one);
+    free(buf);
+    free(root_real);
+    entlist_release(&el);
+    patlist_release(&pl);
+    buf_release(&joined);
+    return rc;
+}
