@@ -33,6 +33,8 @@ LIB_SRCS := $(filter-out $(MAIN_SRC),$(SRCS))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_SRCS := $(sort $(wildcard tests/unit/*_test.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_SRCS := $(sort $(wildcard bench/*_bench.c))
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 FUZZ_SRCS := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRCS:fuzz/%.c=$(BUILD)/fuzz/%)
 
@@ -88,8 +90,13 @@ fuzz: $(FUZZ_BINS)
 	    grep -E '^Done' $(BUILD)/fuzz-work/$$n.log || true; \
 	done
 
-bench: $(BUILD)/ferry
-	FERRY=$(abspath $(BUILD)/ferry) bench/run.sh
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libferry.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libferry.a $(LDLIBS_ALL)
+
+bench: $(BUILD)/ferry $(BENCH_BINS)
+	BENCH_BIN=$(abspath $(BUILD)/bench) FERRY=$(abspath $(BUILD)/ferry) \
+	    bench/run.sh
 
 deps:
 	scripts/deps.sh
