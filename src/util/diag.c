@@ -16,8 +16,10 @@ void diags_init(struct diags *d)
 
 void diags_release(struct diags *d)
 {
-    for (size_t i = 0; i < d->n; i++)
+    for (size_t i = 0; i < d->n; i++) {
         free(d->v[i].msg);
+        free((char *)d->v[i].pos.file);
+    }
     free(d->v);
     diags_init(d);
 }
@@ -40,6 +42,9 @@ static void add(struct diags *d, enum diag_level lvl, const struct pos *pos,
         d->v[d->n].pos = *pos;
     else
         memset(&d->v[d->n].pos, 0, sizeof(struct pos));
+    /* the list outlives the workflow text its positions came from */
+    if (d->v[d->n].pos.file)
+        d->v[d->n].pos.file = xstrdup(d->v[d->n].pos.file);
     d->v[d->n].msg = msg;
     d->v[d->n].seq = d->n;
     d->n++;

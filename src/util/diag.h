@@ -13,7 +13,7 @@ enum diag_level { DIAG_ERROR, DIAG_WARNING };
 
 struct diag {
     enum diag_level level;
-    struct pos pos;     /* pos.file borrowed from the caller */
+    struct pos pos;     /* pos.file is a copy owned by the list */
     char *msg;          /* owned by the list; lowercase, no final period */
     size_t seq;         /* order of discovery, for a stable sort */
 };
