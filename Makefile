@@ -72,13 +72,25 @@ test: $(BUILD)/ferry $(UNIT_BINS)
 asan:
 	$(MAKE) BUILD=build-asan SAN=1 test
 
-# libFuzzer targets link the project's own sources, instrumented.
-$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRCS)
+# libFuzzer targets link the project's own sources (all but the CLI),
+# instrumented for coverage and ASan + UBSan.
+FUZZ_LIB_SRCS := $(filter-out src/cli/%,$(LIB_SRCS))
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -Ifuzz \
+              -fsanitize=address,undefined $(shell pkg-config --cflags $(PKGS))
+$(BUILD)/fuzzobj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -Ifuzz \
-	    -fsanitize=fuzzer,address,undefined \
-	    $(shell pkg-config --cflags $(PKGS)) -o $@ $< $(LIB_SRCS) \
-	    $(LDLIBS_ALL)
+	@echo "  FUZZCC  $<"
+	@$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(BUILD)/libferry-fuzz.a: $(FUZZ_LIB_SRCS:%.c=$(BUILD)/fuzzobj/%.o)
+	@rm -f $@
+	@ar rcs $@ $^
+
+$(BUILD)/fuzz/%: fuzz/%.c $(BUILD)/libferry-fuzz.a
+	@mkdir -p $(dir $@)
+	@echo "  FUZZLD  $@"
+	@$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< \
+	    $(BUILD)/libferry-fuzz.a $(LDLIBS_ALL)
 
 fuzz: $(FUZZ_BINS)
 	@set -e; for f in $(FUZZ_BINS); do \

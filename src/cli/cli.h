@@ -4,6 +4,8 @@
 #ifndef FERRY_CLI_CLI_H
 #define FERRY_CLI_CLI_H
 
+#define CLI_VERSION "0.1.0"
+
 /** ferry run [EVENT] [flags]: run workflows locally. */
 int cli_run(int argc, char **argv);
 /** ferry lint [FILE|DIR]...: check workflows. */

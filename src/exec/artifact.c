@@ -740,21 +740,59 @@ static enum ferr_code collect(int rootfd, const struct patlist *pl,
 
 /* ---- blobs ------------------------------------------------------------ */
 
-static int open_entry(int rootfd, const struct ent *e)
+/* The directory of the previous entry, kept open: entries come sorted,
+ * so neighbours mostly share it and a path is walked once per directory,
+ * not once per file. */
+struct dcache {
+    char *dir;   /* relative directory of the cached fd; NULL = none */
+    int fd;      /* -1 when none */
+    bool create; /* make missing directories (restore) */
+};
+
+static int make_parent(int destfd, const char *rel, const char **out_base);
+
+static void dcache_release(struct dcache *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    free(c->dir);
+    c->dir = NULL;
+    c->fd = -1;
+}
+
+/* The directory holding @rel below @rootfd (borrowed: valid until the
+ * next call), never reached through a symlink; -1 with errno set. */
+static int dcache_get(struct dcache *c, int rootfd, const char *rel,
+                      const char **out_base)
+{
+    const char *slash = strrchr(rel, '/');
+    size_t n = slash ? (size_t)(slash - rel) : 0;
+
+    *out_base = slash ? slash + 1 : rel;
+    if (!slash)
+        return rootfd;
+    if (c->fd >= 0 && strlen(c->dir) == n && !memcmp(c->dir, rel, n))
+        return c->fd;
+    dcache_release(c);
+    c->fd = c->create ? make_parent(rootfd, rel, out_base)
+                      : open_parent(rootfd, rel, out_base);
+    if (c->fd >= 0)
+        c->dir = xstrndup(rel, n);
+    return c->fd;
+}
+
+static int open_entry(struct dcache *c, int rootfd, const struct ent *e)
 {
     const char *base;
     int pfd;
-    int fd;
 
     if (e->src)
         return open(e->src, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-    pfd = open_parent(rootfd, e->rel, &base);
+    pfd = dcache_get(c, rootfd, e->rel, &base);
     if (pfd < 0)
         return -1;
-    fd = openat(pfd, base,
-                O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-    close(pfd);
-    return fd;
+    return openat(pfd, base,
+                  O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 }
 
 static enum ferr_code write_all(int fd, const char *p, size_t n,
@@ -869,7 +907,11 @@ static enum ferr_code write_manifest(const char *path, const char *text,
                                      bool exclusive, bool *out_kept,
                                      struct ferr *err)
 {
-    char *tmp = xasprintf("%s.XXXXXX", path);
+    const char *slash = strrchr(path, '/');
+    /* a short temp name: a long @path may already be at NAME_MAX */
+    char *tmp = xasprintf("%.*s/.manifest.XXXXXX",
+                          slash ? (int)(slash - path) : 1,
+                          slash ? path : ".");
     enum ferr_code rc = FERR_OK;
     int fd;
 
@@ -1041,6 +1083,7 @@ enum ferr_code artifact_save(struct artifact_store *s, enum artifact_kind kind,
     struct entlist el = { NULL, 0, 0 };
     struct artifact_stats stats = { 0, 0, 0 };
     struct stat st;
+    struct dcache dc = { NULL, -1, false };
     char *dir = NULL;
     char *mpath = NULL;
     char *root_real = NULL;
@@ -1107,7 +1150,7 @@ enum ferr_code artifact_save(struct artifact_store *s, enum artifact_kind kind,
         stats.files++;
         if (e->kind != ENT_FILE)
             continue;
-        fd = open_entry(rootfd, e);
+        fd = open_entry(&dc, rootfd, e);
         if (fd < 0) {
             rc = ferr_set(err, FERR_IO, NULL, "cannot open '%s': %s",
                           e->rel, strerror(errno));
@@ -1139,6 +1182,7 @@ done:
     if (rc)
         ferr_prefix(err, "save %s '%s'",
                     kind == ARTIFACT_CACHE ? "cache" : "artifact", name);
+    dcache_release(&dc);
     if (rootfd >= 0)
         close(rootfd);
     free(text);
@@ -1351,6 +1395,7 @@ enum ferr_code artifact_restore(struct artifact_store *s,
 {
     struct artifact_stats stats = { 0, 0, 0 };
     json_error_t jerr;
+    struct dcache dc = { NULL, -1, true };
     json_t *root = NULL;
     json_t *files = NULL;
     json_t *f;
@@ -1398,7 +1443,7 @@ enum ferr_code artifact_restore(struct artifact_store *s,
         const char *path = get_str(f, "path");
         const char *link = get_str(f, "link");
         const char *base;
-        int pfd = make_parent(destfd, path, &base);
+        int pfd = dcache_get(&dc, destfd, path, &base);
 
         if (pfd < 0) {
             rc = ferr_set(err, FERR_IO, NULL,
@@ -1420,7 +1465,6 @@ enum ferr_code artifact_restore(struct artifact_store *s,
                 &bytes, err);
             stats.bytes += bytes;
         }
-        close(pfd);
         if (rc)
             break;
         stats.files++;
@@ -1432,6 +1476,7 @@ done:
         ferr_prefix(err, "restore %s '%s'",
                     kind == ARTIFACT_CACHE ? "cache" : "artifact",
                     name ? name : "");
+    dcache_release(&dc);
     if (destfd >= 0)
         close(destfd);
     json_decref(root);
@@ -1468,6 +1513,7 @@ enum ferr_code artifact_hash_files(const char *root,
     struct patlist pl = { NULL, 0, 0 };
     struct entlist el = { NULL, 0, 0 };
     struct buf joined;
+    struct dcache dc = { NULL, -1, false };
     EVP_MD_CTX *all = NULL;
     EVP_MD_CTX *one = NULL;
     char *root_real = NULL;
@@ -1512,7 +1558,7 @@ enum ferr_code artifact_hash_files(const char *root,
     for (size_t i = 0; i < el.n && !rc; i++) {
         unsigned char md[32];
         unsigned mdlen = 0;
-        int fd = open_entry(rootfd, &el.e[i]);
+        int fd = open_entry(&dc, rootfd, &el.e[i]);
 
         if (fd < 0) {
             rc = ferr_set(err, FERR_IO, NULL, "cannot open '%s': %s",
@@ -1550,6 +1596,7 @@ done:
         out[0] = '\0';
         ferr_prefix(err, "hashFiles");
     }
+    dcache_release(&dc);
     if (rootfd >= 0)
         close(rootfd);
     EVP_MD_CTX_free(all);

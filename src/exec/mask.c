@@ -1,9 +1,12 @@
 /* mask: replace registered secrets in output lines with "***".
  * Secrets of 4 bytes or more are found with a sampled 4-gram filter: one
- * hashed bitmap probe every k bytes (k = shortest secret - 3), so a line
- * with no candidate costs a few probes and one copy.  Shorter secrets
- * force a probe at every byte (slower, still correct).  It does not mask
- * encoded forms (base64, URL or JSON escapes) of a secret. */
+ * hashed bitmap probe every k bytes (k up to the shortest secret - 3),
+ * so a line with no candidate costs a few probes and one copy.  Shorter secrets
+ * force a probe at every byte (slower, still correct).  Candidates longer
+ * than CMP_MAX are confirmed by a hash of the line (a collision can only
+ * mask too much), which keeps crafted secrets and lines from costing
+ * line length x secret length.  It does not mask encoded forms (base64,
+ * URL or JSON escapes) of a secret. */
 #include "exec/mask.h"
 
 #include <stdbool.h>
@@ -19,16 +22,23 @@
 #define FILTER_BITS 17u       /* 2^17-bit bitmaps: 16 KiB each */
 #define FILTER_WORDS ((1u << FILTER_BITS) / 64u)
 #define FILTER_BUDGET 8192u   /* bits set in the gram filter, at most */
+#define CMP_MAX 32u           /* longer candidates are compared by hash */
+#define M61 ((UINT64_C(1) << 61) - 1) /* the hash's prime modulus */
+#define BASE UINT64_C(0x1f3a5c7e9b2d4) /* any base < M61 (see hash_at) */
 
 struct secret {
     char *p;                  /* owned, not NUL-terminated */
     size_t len;
+    uint64_t hash;            /* polynomial hash of the value, mod M61 */
+    uint64_t pw;              /* BASE^len mod M61 */
 };
 
 struct entry {
     uint32_t pre;             /* first 4 bytes (long) or first byte (short) */
     uint32_t len;
     const char *p;            /* borrowed from struct secret */
+    uint64_t hash;            /* as in struct secret */
+    uint64_t pw;
 };
 
 struct mask {
@@ -93,6 +103,35 @@ static inline void bit_set(uint64_t *bits, uint32_t h)
     bits[h >> 6] |= (uint64_t)1 << (h & 63u);
 }
 
+/* a * b mod M61 for a, b < M61, in 64-bit arithmetic: 2^61 = 1 (mod M61) */
+static uint64_t mulmod(uint64_t a, uint64_t b)
+{
+    uint64_t a1 = a >> 32;
+    uint64_t a0 = a & 0xffffffffu;
+    uint64_t b1 = b >> 32;
+    uint64_t b0 = b & 0xffffffffu;
+    uint64_t mid = a1 * b0 + a0 * b1;     /* < 2^62 */
+    uint64_t lo = a0 * b0;
+    uint64_t r = ((a1 * b1) << 3) + (mid >> 29) +
+                 ((mid & 0x1fffffffu) << 32) + (lo >> 61) + (lo & M61);
+
+    r = (r & M61) + (r >> 61);
+    return r >= M61 ? r - M61 : r;
+}
+
+static uint64_t addmod(uint64_t a, uint64_t b)
+{
+    uint64_t r = a + b;
+
+    return r >= M61 ? r - M61 : r;
+}
+
+/* Polynomial hash step: bytes map to 1..256 so that NULs count. */
+static uint64_t hash_step(uint64_t h, unsigned char c)
+{
+    return addmod(mulmod(h, BASE), (uint64_t)c + 1);
+}
+
 static int by_pre_then_longest(const void *a, const void *b)
 {
     const struct entry *x = a;
@@ -120,11 +159,13 @@ static void rebuild(struct mask *m)
         const unsigned char *u = (const unsigned char *)s->p;
 
         if (s->len >= Q) {
-            m->lng[nl++] = (struct entry){ load4(u), (uint32_t)s->len, s->p };
+            m->lng[nl++] = (struct entry){ load4(u), (uint32_t)s->len, s->p,
+                                           s->hash, s->pw };
             if (s->len < m->lmin)
                 m->lmin = s->len;
         } else {
-            m->shr[ns++] = (struct entry){ u[0], (uint32_t)s->len, s->p };
+            m->shr[ns++] = (struct entry){ u[0], (uint32_t)s->len, s->p,
+                                           s->hash, s->pw };
         }
     }
     m->nl = nl;
@@ -217,9 +258,13 @@ enum ferr_code mask_add(struct mask *m, struct span secret)
                 free(m->sec[--m->n].p);
             return FERR_LIMIT;
         }
-        m->sec[m->n].p = xmemdup(line.p, line.len);
-        m->sec[m->n].len = line.len;
-        m->n++;
+        struct secret *sc = &m->sec[m->n++];
+
+        *sc = (struct secret){ xmemdup(line.p, line.len), line.len, 0, 1 };
+        for (size_t i = 0; i < line.len; i++) {
+            sc->hash = hash_step(sc->hash, (unsigned char)line.p[i]);
+            sc->pw = mulmod(sc->pw, BASE);
+        }
         added++;
     }
     if (added)
@@ -244,11 +289,38 @@ static const struct entry *long_bucket(const struct mask *m, uint32_t pre)
     return lo < m->nl && m->lng[lo].pre == pre ? &m->lng[lo] : NULL;
 }
 
+/* One line being masked; regions arrive in increasing order. */
+struct out {
+    struct buf *b;
+    const unsigned char *s;
+    size_t copied;            /* s[0 .. copied) is in b or hidden */
+    size_t rstart;            /* current region [rstart, rend); */
+    size_t rend;              /* rend == 0: no region yet */
+    enum ferr_code rc;
+    uint64_t *ph;             /* prefix hashes of s, made on first need */
+};
+
+/* Whether s[p .. p + e->len) hashes like @e.  Equal text always does, so
+ * no occurrence is missed; unequal text collides with odds ~len / 2^61,
+ * which masks a little too much (never too little). */
+static bool hash_at(struct out *o, size_t n, size_t p, const struct entry *e)
+{
+    if (!o->ph) {
+        o->ph = xmalloc((n + 1) * sizeof(*o->ph));
+        o->ph[0] = 0;
+        for (size_t i = 0; i < n; i++)
+            o->ph[i + 1] = hash_step(o->ph[i], o->s[i]);
+    }
+    return addmod(o->ph[p + e->len], M61 - mulmod(o->ph[p], e->pw)) ==
+           e->hash;
+}
+
 /* Length of the longest long secret at @p that ends past @cover (bytes
  * before @cover are masked already), or 0.  Needs p + Q <= n. */
-static size_t long_at(const struct mask *m, const unsigned char *s, size_t n,
+static size_t long_at(const struct mask *m, struct out *o, size_t n,
                       size_t p, size_t cover)
 {
+    const unsigned char *s = o->s;
     uint32_t pre = load4(s + p);
     const struct entry *e;
     const struct entry *end = m->lng + m->nl;
@@ -261,7 +333,8 @@ static size_t long_at(const struct mask *m, const unsigned char *s, size_t n,
             continue;
         if (p + e->len <= cover)
             break; /* this and every shorter one add nothing */
-        if (memcmp(s + p + Q, e->p + Q, e->len - Q) == 0)
+        if (e->len <= CMP_MAX ? memcmp(s + p + Q, e->p + Q, e->len - Q) == 0
+                              : hash_at(o, n, p, e))
             return e->len;
     }
     return 0;
@@ -286,16 +359,6 @@ static size_t short_at(const struct mask *m, const unsigned char *s,
     }
     return 0;
 }
-
-/* Output under construction: masked regions arrive in increasing order. */
-struct out {
-    struct buf *b;
-    const unsigned char *s;
-    size_t copied;            /* s[0 .. copied) is in b or hidden */
-    size_t rstart;            /* current region [rstart, rend); */
-    size_t rend;              /* rend == 0: no region yet */
-    enum ferr_code rc;
-};
 
 static void flush(struct out *o)
 {
@@ -336,7 +399,7 @@ static void scan_each(const struct mask *m, struct out *o, size_t n)
             size_t len = 0;
 
             if (probe && p <= n - m->lmin)
-                len = long_at(m, s, n, p, o->rend);
+                len = long_at(m, o, n, p, o->rend);
             if (!len)
                 len = short_at(m, s, n, p, o->rend);
             if (len)
@@ -359,7 +422,7 @@ static void scan_sampled(const struct mask *m, struct out *o, size_t n)
             continue;
         size_t hi = j < plast ? j : plast;
         for (size_t p = j + 1 - k; p <= hi; p++) {
-            size_t len = long_at(m, s, n, p, o->rend);
+            size_t len = long_at(m, o, n, p, o->rend);
 
             if (len)
                 hit(o, p, len);
@@ -370,14 +433,18 @@ static void scan_sampled(const struct mask *m, struct out *o, size_t n)
 enum ferr_code mask_line(const struct mask *m, struct span line,
                          struct buf *out)
 {
-    struct out o = { out, (const unsigned char *)line.p, 0, 0, 0, FERR_OK };
+    struct out o = { out, (const unsigned char *)line.p, 0, 0, 0, FERR_OK,
+                     NULL };
     size_t orig = out->len;
 
+    if (line.len == 0)
+        return FERR_OK; /* nothing to append; line.p may be NULL */
     if (m->ns)
         scan_each(m, &o, line.len);
     else if (m->nl && line.len >= m->lmin)
         scan_sampled(m, &o, line.len);
     flush(&o);
+    free(o.ph);
     if (!o.rc)
         o.rc = buf_add(out, o.s + o.copied, line.len - o.copied);
     if (o.rc) {

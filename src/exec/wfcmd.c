@@ -161,7 +161,7 @@ bool wfcmd_parse(struct span line, struct wfcmd *c)
     size_t i = 0;
 
     clear(c);
-    if (line.len > LIM_LOG_LINE)
+    if (line.len == 0 || line.len > LIM_LOG_LINE)
         return false;
     while (i < line.len && is_space(line.p[i]))
         i++;

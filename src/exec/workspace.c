@@ -361,6 +361,8 @@ static enum ferr_code copy_entry(struct walk *w, const char *name,
         return copy_link(top->fd[0], top->fd[1], name, &st, err);
     if (!S_ISDIR(st.st_mode))
         return FERR_OK; /* sockets, fifos, devices are skipped */
+    if (st.st_dev == w->f[0].dev[1] && st.st_ino == w->f[0].ino[1])
+        return FERR_OK; /* @dst inside @src: never copy the copy */
     fds[0] = openat(top->fd[0], name,
                     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fds[0] < 0)

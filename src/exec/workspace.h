@@ -11,19 +11,27 @@
 /**
  * Copy the tree @src into @dst (created; must not exist), preserving
  * modes, symlinks (as links, never followed) and mtimes; regular files via
- * copy_file_range.  With @skip_git, a top-level ".git" is skipped.
- * Errors: FERR_IO naming the path; a partial @dst may be left (remove it
- * with workspace_rmtree).
+ * copy_file_range (read/write across filesystems).  Sockets, fifos and
+ * devices are skipped silently.  With @skip_git, a top-level ".git" (dir
+ * or gitfile) is skipped.  Any depth works: at most ~70 descriptors are
+ * open at a time.  Ownership is not copied.
+ * Errors: FERR_NOTFOUND (@src missing), FERR_IO naming the path; a
+ * partial @dst may be left (remove it with workspace_rmtree).
  */
 enum ferr_code workspace_copy(const char *src, const char *dst, bool skip_git,
                               struct ferr *err) FERR_MUST_CHECK;
 
-/** Remove @path and everything below it (no symlink is followed).
- *  A missing path is not an error. */
+/**
+ * Remove @path and everything below it.  No symlink is followed (a link,
+ * also @path itself, is removed as a link); read-only directories are
+ * made writable first; any depth works.  A missing path is not an error.
+ * Errors: FERR_IO naming the entry; what was removed stays removed.
+ */
 enum ferr_code workspace_rmtree(const char *path, struct ferr *err)
     FERR_MUST_CHECK;
 
-/** mkdir -p with mode 0755. */
+/** mkdir -p with mode 0755 (symlinks to directories are followed).
+ *  Errors: FERR_INVALID (empty path), FERR_IO (a component is a file). */
 enum ferr_code workspace_mkdirs(const char *path, struct ferr *err)
     FERR_MUST_CHECK;
 
@@ -35,13 +43,17 @@ enum ferr_code workspace_mkdirs(const char *path, struct ferr *err)
 enum ferr_code workspace_check_relpath(const char *path, struct ferr *err)
     FERR_MUST_CHECK;
 
-/** Read a whole file up to @max bytes; the caller frees *out.
- *  Errors: FERR_IO, FERR_LIMIT. */
+/** Read a whole file up to @max bytes; the caller frees *out (NUL-
+ *  terminated; *out_len excludes the NUL).  Errors: FERR_NOTFOUND,
+ *  FERR_IO, FERR_LIMIT (also checked while reading, for /proc-like
+ *  files); then *out is NULL and *out_len 0. */
 enum ferr_code workspace_read_file(const char *path, size_t max, char **out,
                                    size_t *out_len, struct ferr *err)
     FERR_MUST_CHECK;
 
-/** Write @len bytes to @path atomically (temp file + rename). */
+/** Write @len bytes to @path atomically: a temp file in the same
+ *  directory, fsync, rename.  An existing file's mode is kept, else 0644.
+ *  Errors: FERR_IO; @path is then unchanged. */
 enum ferr_code workspace_write_file(const char *path, const void *p,
                                     size_t len, struct ferr *err)
     FERR_MUST_CHECK;

@@ -155,7 +155,7 @@ enum ferr_code repo_describe(const char *dir, struct repo_info *out,
 {
     git_repository *repo = NULL;
     git_commit *commit = NULL;
-    git_remote *remote = NULL;
+    git_config *cfg = NULL;
     git_oid oid;
     const char *wd;
     enum ferr_code rc;
@@ -206,15 +206,19 @@ enum ferr_code repo_describe(const char *dir, struct repo_info *out,
     if (!wd)
         wd = git_repository_path(repo); /* bare: the git dir itself */
     out->toplevel = strip_slash_dup(wd);
-    if (git_remote_lookup(&remote, repo, "origin") == 0) {
-        const char *url = git_remote_url(remote);
+    /* the configured URL, as `git config remote.origin.url`; not
+     * git_remote_lookup, which applies insteadOf through a regex path
+     * that leaks in libgit2 1.5 with system PCRE2 */
+    if (git_repository_config_snapshot(&cfg, repo) == 0) {
+        const char *url = NULL;
 
-        if (url)
+        if (git_config_get_string(&url, cfg, "remote.origin.url") == 0 &&
+            url)
             out->remote_url = xstrdup(url);
     }
     git_error_clear();
 done:
-    git_remote_free(remote);
+    git_config_free(cfg);
     git_commit_free(commit);
     git_repository_free(repo);
     if (rc)

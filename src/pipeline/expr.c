@@ -1,9 +1,8 @@
-/* expr: GitHub Actions expressions.  A lexer and a recursive-descent
- * parser that follow the token rules of actions/runner's DTExpressions2,
- * and an evaluator with its coercion, comparison, index, filter and
- * formatting rules (numbers as .NET "G15", toJSON as Newtonsoft's indented
- * writer).  No I/O: hashFiles is the caller's callback.  Not done: the
- * Azure Pipelines-only functions, and case folding beyond ASCII. */
+/* expr: GitHub Actions expressions.  A lexer and recursive-descent parser
+ * with the token rules of actions/runner's DTExpressions2, and an evaluator
+ * with its coercion, index, filter and formatting rules (.NET "G15"
+ * numbers, Newtonsoft's indented toJSON).  No I/O (hashFiles is a callback);
+ * no Azure Pipelines-only functions; no case folding beyond ASCII. */
 #include "pipeline/expr.h"
 
 #include <locale.h>
@@ -1640,6 +1639,7 @@ struct ev {
     struct span src;
     const struct pos *pos;
     struct ferr *err;
+    size_t made; /* bytes of strings built so far, for the value limit */
 };
 
 static enum ferr_code eval(struct ev *e, const struct node *n,
@@ -1796,12 +1796,21 @@ static enum ferr_code limit_err(struct ev *e, const struct node *n)
                 n->name, LIM_EXPR_VALUE_BYTES);
 }
 
-static struct val v_from_buf(struct buf *b)
+/* The string built in @b as the result of @n.  All strings built in one
+ * evaluation count together against LIM_EXPR_VALUE_BYTES, so nesting
+ * cannot multiply memory (as GitHub's per-evaluation memory counter). */
+static enum ferr_code take_result(struct ev *e, const struct node *n,
+                                  struct buf *b, struct val *out)
 {
     size_t len;
-    char *s = buf_take(b, &len);
+    char *s;
 
-    return v_str_take(s, len);
+    if (b->len > LIM_EXPR_VALUE_BYTES - e->made)
+        return limit_err(e, n);
+    e->made += b->len;
+    s = buf_take(b, &len);
+    *out = v_str_take(s, len);
+    return FERR_OK;
 }
 
 static enum ferr_code fn_contains(struct ev *e, const struct node *n,
@@ -1971,12 +1980,22 @@ static enum ferr_code fmt_run(struct ev *e, const struct node *n,
             return limit_err(e, n);                                     \
     } while (0)
 
-    while (i < fn) {
-        const char *lp = memchr(f + i, '{', fn - i);
-        const char *rp = memchr(f + i, '}', fn - i);
-        size_t lb = lp ? (size_t)(lp - f) : SIZE_MAX;
-        size_t rb = rp ? (size_t)(rp - f) : SIZE_MAX;
+    /* the next '{' and '}' at or after i, searched again only once
+     * passed, so a long format string costs linear time */
+    const char *lp = memchr(f, '{', fn);
+    const char *rp = memchr(f, '}', fn);
+    size_t lb = lp ? (size_t)(lp - f) : SIZE_MAX;
+    size_t rb = rp ? (size_t)(rp - f) : SIZE_MAX;
 
+    while (i < fn) {
+        if (lp && lb < i) {
+            lp = memchr(f + i, '{', fn - i);
+            lb = lp ? (size_t)(lp - f) : SIZE_MAX;
+        }
+        if (rp && rb < i) {
+            rp = memchr(f + i, '}', fn - i);
+            rb = rp ? (size_t)(rp - f) : SIZE_MAX;
+        }
         if (lp && (!rp || rb > lb)) {
             unsigned ai;
             size_t end;
@@ -2050,7 +2069,7 @@ static enum ferr_code fn_format(struct ev *e, const struct node *n,
     if (!rc)
         rc = fmt_run(e, n, &fs, &fa, &b);
     if (!rc)
-        *out = v_from_buf(&b);
+        rc = take_result(e, n, &b, out);
     buf_release(&b);
     for (size_t i = 0; i < fa.n; i++)
         v_release(&fa.v[i]);
@@ -2109,7 +2128,7 @@ static enum ferr_code fn_join(struct ev *e, const struct node *n,
         }
     }
     if (!rc)
-        *out = v_from_buf(&b);
+        rc = take_result(e, n, &b, out);
     buf_release(&b);
     v_release(&sep);
     v_release(&a);
@@ -2129,7 +2148,7 @@ static enum ferr_code fn_tojson(struct ev *e, const struct node *n,
     if (val_write_json(&b, &a))
         rc = limit_err(e, n);
     else
-        *out = v_from_buf(&b);
+        rc = take_result(e, n, &b, out);
     buf_release(&b);
     v_release(&a);
     return rc;
@@ -2196,7 +2215,7 @@ static enum ferr_code fn_hashfiles(struct ev *e, const struct node *n,
             fail(e->err, rc, e->pos, e->src, n->off, "hashFiles: %s",
                  herr.code ? herr.msg : "failed");
         else
-            *out = v_from_buf(&b);
+            rc = take_result(e, n, &b, out);
         buf_release(&b);
     }
     for (size_t i = 0; i < got; i++)
@@ -2367,9 +2386,14 @@ static enum ferr_code eval_src(const struct expr_env *env, struct span src,
     parser_init(&p, a, src, pos, err);
     rc = parse_all(&p, &root);
     if (!rc) {
-        struct ev e = { env ? env : &empty_env, src, pos, err };
+        struct ev e = { env ? env : &empty_env, src, pos, err, 0 };
 
         rc = eval(&e, root, out);
+    }
+    /* a string literal result lives in the arena: copy it out */
+    if (!rc && out->k == V_STR && !out->j && !out->own_s) {
+        out->own_s = xmemdup(out->s, out->len + 1);
+        out->s = out->own_s;
     }
     arena_free(a);
     return rc;
@@ -2617,7 +2641,7 @@ enum ferr_code expr_eval_cond(const struct expr_env *env, struct span src,
     a = arena_new(2048);
     rc = parse_cond(a, s, spos, &root, &has_status, err);
     if (!rc && (has_status || en->status == EXPR_OK)) {
-        struct ev e = { en, s, spos, err };
+        struct ev e = { en, s, spos, err, 0 };
         struct val v;
 
         rc = eval(&e, root, &v);

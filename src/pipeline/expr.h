@@ -54,9 +54,21 @@ struct expr_env {
 /**
  * Evaluate one expression (the text between ${{ and }}, or a bare
  * expression).  *out is a new reference the caller owns (json_null() for
- * null).  Errors: FERR_PARSE (syntax), FERR_INVALID (unknown function,
- * wrong arity, fromJSON of bad JSON, ...), FERR_LIMIT; err->pos is @pos
- * advanced to the offending column when @pos is given; *out is NULL.
+ * null); it may share structure with env->contexts, so treat it as
+ * read-only (json_deep_copy to change it).  Numbers come back as JSON
+ * integers when integral below 2^53, else reals; NaN and the infinities,
+ * which JSON cannot hold, come back as the strings "NaN", "Infinity",
+ * "-Infinity" (their string form).  Context names outside the twelve
+ * known ones are FERR_INVALID; a known context missing from
+ * env->contexts is null.  Keys are matched ignoring ASCII case, except
+ * directly under env (case-sensitive, as on Linux runners).  @env may be
+ * NULL (no contexts, status EXPR_OK, no hashFiles).
+ * Errors: FERR_PARSE (syntax, empty expression), FERR_INVALID (unknown
+ * context or function, wrong arity, fromJSON of bad JSON, bad format
+ * string, hashFiles unavailable), FERR_LIMIT (LIM_EXPR_BYTES,
+ * LIM_EXPR_DEPTH, LIM_EXPR_VALUE_BYTES), or hash_files' own code;
+ * err->pos is @pos with col advanced by the characters before the
+ * offending token when @pos is given; *out is NULL.
  */
 enum ferr_code expr_eval(const struct expr_env *env, struct span src,
                          const struct pos *pos, json_t **out,
@@ -66,6 +78,10 @@ enum ferr_code expr_eval(const struct expr_env *env, struct span src,
  * Evaluate an `if:` condition.  @src may be bare or wrapped in ${{ }}.
  * As on GitHub, when the expression calls none of the status functions it
  * is evaluated as `success() && (src)`.  An empty @src means success().
+ * Text outside a ${{ }} (e.g. "x ${{ false }}") makes the whole value a
+ * string, as GitHub's format() rewrite does: true when non-empty, still
+ * behind the implicit success().  Syntax is checked even when success()
+ * is false.  *out is false on error.
  */
 enum ferr_code expr_eval_cond(const struct expr_env *env, struct span src,
                               const struct pos *pos, bool *out,
@@ -106,7 +122,9 @@ enum ferr_code expr_to_json(const json_t *v, struct buf *out)
 
 /**
  * Visit each ${{ }} in @src: @cb gets the inner text and its byte offset
- * in @src.  A non-zero return from @cb stops the scan and is returned.
+ * in @src (just after the "${{").  As GitHub's template reader, the first
+ * "}}" outside a '...' string literal closes it.  A non-zero return from
+ * @cb stops the scan and is returned.
  * Errors: FERR_PARSE for an unterminated ${{ (err->pos from @pos).
  */
 enum ferr_code expr_scan(struct span src, const struct pos *pos,
@@ -126,7 +144,13 @@ enum ferr_code expr_check(struct span src, const struct pos *pos,
  * Visit every context reference chain in @src as a dotted path of its
  * literal parts, e.g. "github.event.pull_request.title",
  * "steps.build.outputs.x", "matrix.os"; a non-literal index or filter
- * becomes "*".  For the injection check of lint.
+ * becomes "*".  For the injection check of lint.  Only whole chains are
+ * reported, in source order, a chain before those in its indexes
+ * ("a[b.c].d" gives "a.*.d" then "b.c"); literal indexes appear in
+ * their string form ("x[0]" -> "x.0", "x['y']" -> "x.y"); names are as
+ * written, so compare them ignoring case.  Unknown context and function
+ * names are not errors here.
+ * Errors: FERR_PARSE, FERR_LIMIT.
  */
 enum ferr_code expr_refs(struct span src, void (*cb)(void *ud, const char *path),
                          void *ud, struct ferr *err) FERR_MUST_CHECK;

@@ -6,6 +6,8 @@
  * it does not evaluate anything or touch the file system. */
 #include "pipeline/lint.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +53,7 @@ struct site {
     const struct wf_job *job;     /* NULL at workflow level */
     size_t nsteps;                /* steps.<id> may name steps [0, n) */
     const char *script;           /* the key, when the scalar is a script */
+    const char *doc;              /* the key as GitHub's docs name it */
 };
 
 struct lint {
@@ -80,6 +83,52 @@ static bool has_expr(const struct node *n)
     return is_scalar(n) && n->len >= 3 && memmem(n->str, n->len, "${{", 3);
 }
 
+/* diags keep their own copy of the file name. */
+static bool same_file(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Add a finding unless the same one is already there (aliases make the
+ * linter visit a shared node once per use). */
+static void vreport(struct lint *L, enum diag_level lvl, const struct pos *at,
+                    const char *fmt, va_list ap)
+{
+    char msg[1024];
+    struct pos none = { NULL, 0, 0 };
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (!at)
+        at = &none;
+    for (size_t i = 0; i < L->d->n; i++) {
+        const struct diag *g = &L->d->v[i];
+
+        if (g->level == lvl && g->pos.line == at->line &&
+            g->pos.col == at->col && same_file(g->pos.file, at->file) &&
+            strcmp(g->msg, msg) == 0)
+            return;
+    }
+    diags_add(L->d, lvl, at, "%s", msg);
+}
+
+static void report(struct lint *L, enum diag_level lvl, const struct pos *at,
+                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void report(struct lint *L, enum diag_level lvl, const struct pos *at,
+                   const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vreport(L, lvl, at, fmt, ap);
+    va_end(ap);
+}
+
+static void report_ferr(struct lint *L, const struct ferr *e)
+{
+    if (e->code != FERR_OK)
+        report(L, DIAG_ERROR, &e->pos, "%s", e->msg);
+}
+
 /* Once @d holds its maximum, positions are not worth computing. */
 static bool full(const struct lint *L)
 {
@@ -94,7 +143,7 @@ static bool spend(struct lint *L)
     }
     if (!L->over_budget) {
         L->over_budget = true;
-        diags_add(L->d, DIAG_WARNING, &L->wf->root->pos,
+        report(L, DIAG_WARNING, &L->wf->root->pos,
                   "workflow has too many values to check (aliases "
                   "repeat them); the rest was skipped");
     }
@@ -170,6 +219,9 @@ static bool untrusted(const char *path)
 
 static bool job_needs(const struct wf_job *j, const char *id)
 {
+    /* a longer list repeats or invents jobs, and is reported as such */
+    if (j->needs.n > LIM_JOBS)
+        return true;
     for (size_t i = 0; i < j->needs.n; i++)
         if (strcasecmp(j->needs.v[i], id) == 0)
             return true;
@@ -207,7 +259,7 @@ static void on_ref(void *ud, const char *path)
         return;
     if (s->script && (L->flags & LINT_SECURITY) && untrusted(path)) {
         pos = at_pos(x);
-        diags_add(L->d, DIAG_ERROR, &pos,
+        report(L, DIAG_ERROR, &pos,
                   "script injection: untrusted '%s' is expanded into '%s'; "
                   "pass it through an environment variable instead "
                   "(env: VALUE: ${{ %s }}, then use \"$VALUE\")",
@@ -217,13 +269,13 @@ static void on_ref(void *ud, const char *path)
         return;
     if (j && starts_nocase(path, "needs.") && !job_needs(j, c1)) {
         pos = at_pos(x);
-        diags_add(L->d, DIAG_WARNING, &pos,
+        report(L, DIAG_WARNING, &pos,
                   "'needs.%s' is used but job '%s' does not list '%s' in "
                   "'needs'", c1, j->id, c1);
     } else if (j && starts_nocase(path, "steps.") &&
                !step_defined(j, s->nsteps, c1)) {
         pos = at_pos(x);
-        diags_add(L->d, DIAG_WARNING, &pos,
+        report(L, DIAG_WARNING, &pos,
                   "'steps.%s' refers to no step with id '%s' %s job '%s'",
                   c1, c1, s->nsteps == ALL_STEPS ? "in" : "before this in",
                   j->id);
@@ -231,19 +283,47 @@ static void on_ref(void *ud, const char *path)
                !matrix_key(L, c1)) {
         pos = at_pos(x);
         if (!j->matrix)
-            diags_add(L->d, DIAG_WARNING, &pos,
+            report(L, DIAG_WARNING, &pos,
                       "'matrix.%s' is used but job '%s' has no matrix", c1,
                       j->id);
         else
-            diags_add(L->d, DIAG_WARNING, &pos,
+            report(L, DIAG_WARNING, &pos,
                       "'matrix.%s' is not defined in the matrix of job '%s'",
                       c1, j->id);
     } else if (starts_nocase(path, "jobs.") && (s->ctx & CTX(JOBS)) &&
                !wf_job_find(L->wf, c1)) {
         pos = at_pos(x);
-        diags_add(L->d, DIAG_WARNING, &pos,
+        report(L, DIAG_WARNING, &pos,
                   "'jobs.%s' refers to a job that does not exist", c1);
     }
+}
+
+/* A context or function used where GitHub does not provide it: say what
+ * the key does provide. */
+static void report_unavailable(struct lint *L, const struct site *s,
+                               const struct ferr *e)
+{
+    static const char *const names[] = {
+        "github", "env", "vars", "job", "jobs", "steps", "runner",
+        "secrets", "strategy", "matrix", "needs", "inputs",
+    };
+    char list[256];
+    size_t off = 0;
+
+    list[0] = '\0';
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        int w;
+
+        if (!(s->ctx & (1u << i)))
+            continue;
+        w = snprintf(list + off, sizeof(list) - off, "%s%s",
+                     off ? ", " : "", names[i]);
+        if (w < 0 || (size_t)w >= sizeof(list) - off)
+            break;
+        off += (size_t)w;
+    }
+    report(L, DIAG_ERROR, &e->pos, "%s ('%s' can use %s)", e->msg, s->doc,
+           list);
 }
 
 /* Check one expression @inner found at byte @off of scalar @n. */
@@ -265,7 +345,10 @@ static void check_expr(struct lint *L, const struct site *s,
             if (expr_check(inner, &pos, s->ctx, s->fn, &e) == FERR_OK)
                 ferr_set(&e, FERR_INVALID, &pos, "invalid expression");
         }
-        diags_add_ferr(L->d, &e);
+        if (s->doc && s->ctx != EXPR_CTX_ALL && strstr(e.msg, "named-value"))
+            report_unavailable(L, s, &e);
+        else
+            report_ferr(L, &e);
         return;
     }
     ferr_clear(&e);
@@ -333,7 +416,7 @@ static void check_scalar(struct lint *L, const struct site *s,
             pos = node_pos_at(n, open ? (size_t)(open - n->str) : st->end);
         if (e.code == FERR_PARSE || e.pos.line == 0)
             e.pos = pos;
-        diags_add_ferr(L->d, &e);
+        report_ferr(L, &e);
     }
 }
 
@@ -352,10 +435,14 @@ static void scan(struct lint *L, const struct site *s, const struct node *n,
         scan(L, s, n->items[i], depth + 1);
 }
 
-static void scan_key(struct lint *L, const struct site *s,
-                     const struct node *map, const char *key)
+/* Scan @n as the value of workflow key @doc, where contexts @ctx are
+ * available. */
+static void scan_as(struct lint *L, struct site *s, const struct node *n,
+                    unsigned ctx, const char *doc)
 {
-    scan(L, s, node_get(map, key, NULL), 0);
+    s->ctx = ctx;
+    s->doc = doc;
+    scan(L, s, n, 0);
 }
 
 /* An if: condition, bare or wrapped in ${{ }}. */
@@ -382,7 +469,7 @@ static void check_cond(struct lint *L, const struct site *s,
         span_trim(span_of(n->str + st.end, n->len - st.end)).len) {
         struct pos pos = node_pos_at(n, 0);
 
-        diags_add(L->d, DIAG_WARNING, &pos,
+        report(L, DIAG_WARNING, &pos,
                   "'if' has text outside ${{ }}, so it is a non-empty "
                   "string and always true; put the whole condition inside "
                   "one ${{ }}");
@@ -399,7 +486,7 @@ static void no_expr(struct lint *L, const struct node *n, const char *key)
         return;
     p = memmem(n->str, n->len, "${{", 3);
     pos = node_pos_at(n, (size_t)(p - n->str));
-    diags_add(L->d, DIAG_ERROR, &pos, "expressions are not allowed in '%s'",
+    report(L, DIAG_ERROR, &pos, "expressions are not allowed in '%s'",
               key);
 }
 
@@ -421,7 +508,7 @@ static void check_globs(struct lint *L, const struct wf_strs *list)
         }
         ferr_clear(&e);
         if (glob_check(p, &pos, &e))
-            diags_add_ferr(L->d, &e);
+            report_ferr(L, &e);
     }
 }
 
@@ -429,13 +516,14 @@ static void lint_call(struct lint *L, const struct node *ev)
 {
     const struct node *ins = node_get(ev, "inputs", NULL);
     const struct node *outs = node_get(ev, "outputs", NULL);
-    struct site s = { K_WF, 0, NULL, 0, NULL };
+    struct site s = { K_WF, 0, NULL, 0, NULL, NULL };
 
     for (size_t i = 0; ins && ins->kind == NODE_MAP && i < ins->n; i++)
-        scan_key(L, &s, ins->items[i], "default");
-    s.ctx = K_CALL_OUTPUT;
+        scan_as(L, &s, node_get(ins->items[i], "default", NULL), K_WF,
+                "on.workflow_call.inputs.<inputs_id>.default");
     for (size_t i = 0; outs && outs->kind == NODE_MAP && i < outs->n; i++)
-        scan_key(L, &s, outs->items[i], "value");
+        scan_as(L, &s, node_get(outs->items[i], "value", NULL),
+                K_CALL_OUTPUT, "on.workflow_call.outputs.<output_id>.value");
 }
 
 static void lint_triggers(struct lint *L)
@@ -451,7 +539,7 @@ static void lint_triggers(struct lint *L)
 
             ferr_clear(&e);
             if (cron_parse(span_of(n->str, n->len), &pos, &c, &e))
-                diags_add_ferr(L->d, &e);
+                report_ferr(L, &e);
         }
         check_globs(L, &t->branches);
         check_globs(L, &t->branches_ignore);
@@ -499,10 +587,10 @@ static void report_cycle(struct lint *L, struct graph *g, size_t from,
     if (!rc)
         rc = buf_adds(&b, wf->jobs[to].id);
     if (rc)
-        diags_add(L->d, DIAG_ERROR, &pos, "cycle in needs through job '%s'",
+        report(L, DIAG_ERROR, &pos, "cycle in needs through job '%s'",
                   wf->jobs[to].id);
     else
-        diags_add(L->d, DIAG_ERROR, &pos, "%s", buf_cstr(&b));
+        report(L, DIAG_ERROR, &pos, "%s", buf_cstr(&b));
     buf_release(&b);
 }
 
@@ -529,14 +617,16 @@ static void dfs(struct lint *L, struct graph *g, size_t u)
 static void lint_needs(struct lint *L)
 {
     const struct wf *wf = L->wf;
+    size_t nj = wf->njobs ? wf->njobs : 1;
     struct graph g;
     const char **ids = xcalloc(wf->njobs + 1, sizeof(*ids));
+    size_t *mark = xcalloc(nj, sizeof(*mark));   /* job i + 1 listed it */
 
     for (size_t i = 0; i < wf->njobs; i++)
         ids[i] = wf->jobs[i].id;
-    g.edges = xcalloc(wf->njobs ? wf->njobs : 1, sizeof(*g.edges));
-    g.color = xcalloc(wf->njobs ? wf->njobs : 1, sizeof(*g.color));
-    g.path = xcalloc(wf->njobs ? wf->njobs : 1, sizeof(*g.path));
+    g.edges = xcalloc(nj, sizeof(*g.edges));
+    g.color = xcalloc(nj, sizeof(*g.color));
+    g.path = xcalloc(nj, sizeof(*g.path));
     g.npath = 0;
     for (size_t i = 0; i < wf->njobs; i++) {
         const struct wf_job *j = &wf->jobs[i];
@@ -549,23 +639,22 @@ static void lint_needs(struct lint *L)
             if (has_expr(n)) {
                 no_expr(L, n, "needs");
             } else if (strcmp(n->str, j->id) == 0) {
-                diags_add(L->d, DIAG_ERROR, &n->pos, "job '%s' needs itself",
-                          j->id);
+                report(L, DIAG_ERROR, &n->pos, "job '%s' needs itself",
+                       j->id);
             } else if ((v = job_index(wf, n->str)) == SIZE_MAX) {
-                const char *s = wf_suggest(n->str, n->len, ids);
+                const char *s = full(L) ? NULL
+                                        : wf_suggest(n->str, n->len, ids);
 
-                diags_add(L->d, DIAG_ERROR, &n->pos,
-                          "job '%s' needs unknown job '%.*s'%s%s%s", j->id,
-                          NODE_ARGS(n), s ? " (did you mean '" : "",
-                          s ? s : "", s ? "'?)" : "");
+                report(L, DIAG_ERROR, &n->pos,
+                       "job '%s' needs unknown job '%.*s'%s%s%s", j->id,
+                       NODE_ARGS(n), s ? " (did you mean '" : "",
+                       s ? s : "", s ? "'?)" : "");
+            } else if (mark[v] == i + 1) {
+                report(L, DIAG_WARNING, &n->pos,
+                       "job '%s' lists '%s' in 'needs' twice", j->id,
+                       n->str);
             } else {
-                for (size_t p = 0; p < k; p++)
-                    if (strcmp(j->needs.v[p], n->str) == 0) {
-                        diags_add(L->d, DIAG_WARNING, &n->pos,
-                                  "job '%s' lists '%s' in 'needs' twice",
-                                  j->id, n->str);
-                        break;
-                    }
+                mark[v] = i + 1;
             }
             g.edges[i][k] = v;
         }
@@ -578,6 +667,7 @@ static void lint_needs(struct lint *L)
     free(g.edges);
     free(g.color);
     free(g.path);
+    free(mark);
     free(ids);
 }
 
@@ -643,9 +733,14 @@ static void lint_matrix(struct lint *L, const struct wf_job *j)
     json_t *jm = NULL;
     json_t *out = NULL;
     struct ferr e;
+    const struct node *key;
+    struct pos at;
 
     if (!m || m->kind != NODE_MAP)
         return;
+    /* point at the 'matrix' key: the mapping starts at its first entry */
+    (void)node_get(j->strategy, "matrix", &key);
+    at = key ? key->pos : m->pos;
     for (size_t i = 0; i < m->n; i++) {
         const struct node *k = m->keys[i];
         const struct node *v = m->items[i];
@@ -665,26 +760,26 @@ static void lint_matrix(struct lint *L, const struct wf_job *j)
         }
         dims = true;
         if (v->n == 0) {
-            diags_add(L->d, DIAG_ERROR, &v->pos,
+            report(L, DIAG_ERROR, &v->pos,
                       "matrix '%.*s' of job '%s' has no values",
                       NODE_ARGS(k), j->id);
             bad = true;
         }
     }
     if (!dims && literal) {
-        diags_add(L->d, DIAG_ERROR, &m->pos,
-                  "matrix of job '%s' defines no values", j->id);
+        report(L, DIAG_ERROR, &at, "matrix of job '%s' defines no values",
+               j->id);
         return;
     }
     if (!literal || bad)
         return;
     ferr_clear(&e);
     if (node_to_json(m, &jm, &e) ||
-        matrix_expand(jm, &m->pos, &out, &e)) {
-        diags_add_ferr(L->d, &e);
+        matrix_expand(jm, &at, &out, &e)) {
+        report_ferr(L, &e);
     } else if (json_array_size(out) == 0) {
-        diags_add(L->d, DIAG_WARNING, &m->pos,
-                  "matrix of job '%s' expands to no jobs", j->id);
+        report(L, DIAG_WARNING, &at, "matrix of job '%s' expands to no jobs",
+               j->id);
     }
     json_decref(jm);
     json_decref(out);
@@ -724,9 +819,7 @@ static void lint_step(struct lint *L, const struct wf_job *j, size_t i)
 {
     const struct wf_step *st = &j->steps[i];
     const struct node *n = st->node;
-    struct site s = { K_STEP, EXPR_FN_HASHFILES, j, i, NULL };
-    struct site sif = { K_STEP_IF, EXPR_FN_STATUS | EXPR_FN_HASHFILES, j, i,
-                        NULL };
+    struct site s = { 0, EXPR_FN_HASHFILES, j, i, NULL, NULL };
 
     if (n->kind != NODE_MAP)
         return;
@@ -734,45 +827,64 @@ static void lint_step(struct lint *L, const struct wf_job *j, size_t i)
     if (st->uses_node) {
         no_expr(L, st->uses_node, "uses");
         if (st->uses && !has_expr(st->uses_node) && !uses_ok(st->uses))
-            diags_add(L->d, DIAG_ERROR, &st->uses_node->pos,
-                      "'uses' must be 'owner/repo@ref', "
-                      "'owner/repo/path@ref', './path' or 'docker://image', "
-                      "got '%.*s'", NODE_ARGS(st->uses_node));
+            report(L, DIAG_ERROR, &st->uses_node->pos,
+                   "'uses' must be 'owner/repo@ref', 'owner/repo/path@ref', "
+                   "'./path' or 'docker://image', got '%.*s'",
+                   NODE_ARGS(st->uses_node));
     }
-    check_cond(L, &sif, st->if_node);
-    scan_key(L, &s, n, "name");
-    scan_key(L, &s, n, "env");
-    scan_key(L, &s, n, "working-directory");
-    scan_key(L, &s, n, "continue-on-error");
-    scan_key(L, &s, n, "timeout-minutes");
+    s.fn = EXPR_FN_STATUS | EXPR_FN_HASHFILES;
+    s.ctx = K_STEP_IF;
+    s.doc = "jobs.<job_id>.steps.if";
+    check_cond(L, &s, st->if_node);
+    s.fn = EXPR_FN_HASHFILES;
+    scan_as(L, &s, node_get(n, "name", NULL), K_STEP,
+            "jobs.<job_id>.steps.name");
+    scan_as(L, &s, node_get(n, "env", NULL), K_STEP,
+            "jobs.<job_id>.steps.env");
+    scan_as(L, &s, node_get(n, "working-directory", NULL), K_STEP,
+            "jobs.<job_id>.steps.working-directory");
+    scan_as(L, &s, node_get(n, "continue-on-error", NULL), K_STEP,
+            "jobs.<job_id>.steps.continue-on-error");
+    scan_as(L, &s, node_get(n, "timeout-minutes", NULL), K_STEP,
+            "jobs.<job_id>.steps.timeout-minutes");
     s.script = "run";
-    scan_key(L, &s, n, "run");
+    scan_as(L, &s, node_get(n, "run", NULL), K_STEP,
+            "jobs.<job_id>.steps.run");
     s.script = NULL;
+    s.ctx = K_STEP;
+    s.doc = "jobs.<job_id>.steps.with";
     lint_with(L, &s, st->with,
               st->uses && strncmp(st->uses, "actions/github-script",
                                   strlen("actions/github-script")) == 0);
 }
 
+/* The container of a job (@service NULL) or one of its services. */
 static void lint_container(struct lint *L, struct site *s,
-                           const struct node *c)
+                           const struct node *c, bool service)
 {
     if (!c)
         return;
     if (c->kind != NODE_MAP) {
-        s->ctx = K_JOB;
-        scan(L, s, c, 0);
+        scan_as(L, s, c, K_JOB, service ? "jobs.<job_id>.services"
+                                        : "jobs.<job_id>.container");
         return;
     }
     for (size_t i = 0; i < c->n; i++) {
         const char *k = c->keys[i]->str;
 
         if (strcmp(k, "credentials") == 0)
-            s->ctx = K_CREDENTIALS;
+            scan_as(L, s, c->items[i], K_CREDENTIALS,
+                    service ? "jobs.<job_id>.services.<service_id>."
+                              "credentials"
+                            : "jobs.<job_id>.container.credentials");
         else if (strcmp(k, "env") == 0)
-            s->ctx = K_CONTAINER_ENV;
+            scan_as(L, s, c->items[i], K_CONTAINER_ENV,
+                    service ? "jobs.<job_id>.services.<service_id>.env"
+                            : "jobs.<job_id>.container.env");
         else
-            s->ctx = K_JOB;
-        scan(L, s, c->items[i], 0);
+            scan_as(L, s, c->items[i], K_JOB,
+                    service ? "jobs.<job_id>.services"
+                            : "jobs.<job_id>.container");
     }
 }
 
@@ -780,50 +892,56 @@ static void lint_job(struct lint *L, const struct wf_job *j)
 {
     const struct node *n = j->node;
     const struct node *v;
-    struct site s = { K_JOB, 0, j, 0, NULL };
-    struct site sif = { K_JOB_IF, EXPR_FN_STATUS, j, 0, NULL };
+    struct site s = { K_JOB_IF, EXPR_FN_STATUS, j, 0, NULL,
+                      "jobs.<job_id>.if" };
 
     matrix_keys(L, j);
-    check_cond(L, &sif, j->if_node);
-    scan_key(L, &s, n, "name");
-    scan_key(L, &s, n, "runs-on");
-    scan_key(L, &s, n, "continue-on-error");
-    scan_key(L, &s, n, "timeout-minutes");
-    scan_key(L, &s, n, "concurrency");
-    scan_key(L, &s, n, "with");
+    check_cond(L, &s, j->if_node);
+    s.fn = 0;
+    scan_as(L, &s, node_get(n, "name", NULL), K_JOB, "jobs.<job_id>.name");
+    scan_as(L, &s, node_get(n, "runs-on", NULL), K_JOB,
+            "jobs.<job_id>.runs-on");
+    scan_as(L, &s, node_get(n, "continue-on-error", NULL), K_JOB,
+            "jobs.<job_id>.continue-on-error");
+    scan_as(L, &s, node_get(n, "timeout-minutes", NULL), K_JOB,
+            "jobs.<job_id>.timeout-minutes");
+    scan_as(L, &s, node_get(n, "concurrency", NULL), K_JOB,
+            "jobs.<job_id>.concurrency");
+    scan_as(L, &s, node_get(n, "with", NULL), K_JOB, "jobs.<job_id>.with");
     v = j->environment;
     if (v && v->kind == NODE_MAP) {
-        scan_key(L, &s, v, "name");
-        s.ctx = K_ENV_URL;
+        scan_as(L, &s, node_get(v, "name", NULL), K_JOB,
+                "jobs.<job_id>.environment");
         s.nsteps = ALL_STEPS;
-        scan_key(L, &s, v, "url");
+        scan_as(L, &s, node_get(v, "url", NULL), K_ENV_URL,
+                "jobs.<job_id>.environment.url");
         s.nsteps = 0;
     } else {
-        scan(L, &s, v, 0);
+        scan_as(L, &s, v, K_JOB, "jobs.<job_id>.environment");
     }
-    s.ctx = K_JOB_ENV;
-    scan_key(L, &s, n, "env");
-    scan_key(L, &s, n, "secrets");
-    s.ctx = K_DEFAULTS;
-    scan_key(L, &s, n, "defaults");
-    s.ctx = K_STRATEGY;
-    scan_key(L, &s, n, "strategy");
-    s.ctx = K_OUTPUTS;
+    scan_as(L, &s, node_get(n, "env", NULL), K_JOB_ENV, "jobs.<job_id>.env");
+    scan_as(L, &s, node_get(n, "secrets", NULL), K_JOB_ENV,
+            "jobs.<job_id>.secrets");
+    scan_as(L, &s, node_get(n, "defaults", NULL), K_DEFAULTS,
+            "jobs.<job_id>.defaults.run");
+    scan_as(L, &s, node_get(n, "strategy", NULL), K_STRATEGY,
+            "jobs.<job_id>.strategy");
     s.nsteps = ALL_STEPS;
-    scan_key(L, &s, n, "outputs");
+    scan_as(L, &s, node_get(n, "outputs", NULL), K_OUTPUTS,
+            "jobs.<job_id>.outputs");
     s.nsteps = 0;
-    lint_container(L, &s, j->container);
+    lint_container(L, &s, j->container, false);
     v = j->services;
     for (size_t i = 0; v && v->kind == NODE_MAP && i < v->n; i++)
-        lint_container(L, &s, v->items[i]);
+        lint_container(L, &s, v->items[i], true);
     if (j->uses) {
         v = node_get(n, "uses", NULL);
         no_expr(L, v, "uses");
         if (!has_expr(v) && !uses_ok(j->uses))
-            diags_add(L->d, DIAG_ERROR, &v->pos,
-                      "'uses' of a job must be './.github/workflows/<file>' "
-                      "or 'owner/repo/.github/workflows/<file>@ref', "
-                      "got '%.*s'", NODE_ARGS(v));
+            report(L, DIAG_ERROR, &v->pos,
+                   "'uses' of a job must be './.github/workflows/<file>' or "
+                   "'owner/repo/.github/workflows/<file>@ref', got '%.*s'",
+                   NODE_ARGS(v));
     }
     lint_matrix(L, j);
     for (size_t i = 0; i < j->nsteps; i++)
@@ -833,7 +951,7 @@ static void lint_job(struct lint *L, const struct wf_job *j)
 void lint_wf(const struct wf *wf, unsigned flags, struct diags *diags)
 {
     struct lint L;
-    struct site s = { K_WF, 0, NULL, 0, NULL };
+    struct site s = { K_WF, 0, NULL, 0, NULL, NULL };
     const struct node *root;
 
     if (!wf || !wf->root)
@@ -845,13 +963,13 @@ void lint_wf(const struct wf *wf, unsigned flags, struct diags *diags)
     L.budget = LIM_YAML_NODES;
     L.mkeys = xcalloc(MATRIX_KEYS_MAX, sizeof(*L.mkeys));
     root = wf->root;
-    scan_key(&L, &s, root, "run-name");
-    scan_key(&L, &s, root, "concurrency");
-    s.ctx = K_WF_ENV;
-    scan_key(&L, &s, root, "env");
+    scan_as(&L, &s, node_get(root, "run-name", NULL), K_WF, "run-name");
+    scan_as(&L, &s, node_get(root, "concurrency", NULL), K_WF,
+            "concurrency");
+    scan_as(&L, &s, node_get(root, "env", NULL), K_WF_ENV, "env");
     /* not in GitHub's table: check syntax, not contexts */
-    s.ctx = EXPR_CTX_ALL;
-    scan_key(&L, &s, root, "defaults");
+    scan_as(&L, &s, node_get(root, "defaults", NULL), EXPR_CTX_ALL,
+            "defaults");
     lint_triggers(&L);
     lint_needs(&L);
     for (size_t i = 0; i < wf->njobs; i++)

@@ -20,7 +20,13 @@ struct ld {
     struct diags *d;
     struct ferr *err;      /* the first error */
     size_t nsteps;         /* steps loaded so far, over all jobs */
+    size_t work;           /* mapping and sequence entries looked at */
+    bool over;             /* work went over WORK_MAX: loading stopped */
 };
+
+/* Aliases let a small file name one big mapping from many places; bound
+ * the entries looked at so loading stays linear in practice. */
+#define WORK_MAX (4 * (size_t)LIM_YAML_NODES)
 
 static int shown(size_t len)
 {
@@ -29,19 +35,44 @@ static int shown(size_t len)
 
 #define NODE_ARGS(n) shown((n)->len), (n)->str
 
+/* diags keep their own copy of the file name. */
+static bool same_file(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* A node shared through an alias is loaded once per use: report each
+ * finding once. */
+static bool seen(const struct diags *d, enum diag_level lvl,
+                 const struct pos *at, const char *msg)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        const struct diag *g = &d->v[i];
+
+        if (g->level == lvl && g->pos.line == at->line &&
+            g->pos.col == at->col && same_file(g->pos.file, at->file) &&
+            strcmp(g->msg, msg) == 0)
+            return true;
+    }
+    return false;
+}
+
 static void vreport(struct ld *l, enum diag_level lvl, enum ferr_code code,
                     const struct pos *at, const char *fmt, va_list ap)
 {
     char msg[512];
 
     vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (seen(l->d, lvl, at, msg))
+        return;
     diags_add(l->d, lvl, at, "%s", msg);
     if (lvl == DIAG_ERROR)
         ferr_set(l->err, code, at, "%s", msg);
 }
 
 static void fail_code(struct ld *l, enum ferr_code code, const struct pos *at,
-                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+                      const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 static void fail_code(struct ld *l, enum ferr_code code, const struct pos *at,
                       const char *fmt, ...)
 {
@@ -72,6 +103,20 @@ static void warn(struct ld *l, const struct node *at, const char *fmt, ...)
     va_start(ap, fmt);
     vreport(l, DIAG_WARNING, FERR_OK, &at->pos, fmt, ap);
     va_end(ap);
+}
+
+/* Account for looking at the entries of @n; false once over budget. */
+static bool charge(struct ld *l, const struct node *n)
+{
+    if (l->over)
+        return false;
+    l->work += 1 + (n && n->kind != NODE_SCALAR ? n->n : 0);
+    if (l->work <= WORK_MAX)
+        return true;
+    l->over = true;
+    fail_code(l, FERR_LIMIT, &n->pos, "workflow is too large to load: "
+              "aliases repeat more than %zu entries", WORK_MAX);
+    return false;
 }
 
 /* "a string", "a mapping", ... for "must be X, got Y" messages. */
@@ -188,7 +233,7 @@ static bool known_word(const struct node *k, const char *const *known)
 static void check_keys(struct ld *l, const struct node *map,
                        const char *const *known, const char *where)
 {
-    if (!map || map->kind != NODE_MAP)
+    if (!map || map->kind != NODE_MAP || !charge(l, map))
         return;
     for (size_t i = 0; i < map->n; i++) {
         const struct node *k = map->keys[i];
@@ -293,7 +338,7 @@ static void load_strs(struct ld *l, const char *key, const struct node *n,
              key, got(n));
         return;
     }
-    if (n->n == 0)
+    if (n->n == 0 || !charge(l, n))
         return;
     out->v = arena_alloc(l->a, n->n * sizeof(*out->v));
     out->nodes = arena_alloc(l->a, n->n * sizeof(*out->nodes));
@@ -310,13 +355,16 @@ static void load_strs(struct ld *l, const char *key, const struct node *n,
     }
 }
 
-/* env: a mapping of names to scalars. */
+/* env: a mapping of names to scalars, or one ${{ }} giving the mapping. */
 static const struct node *load_env(struct ld *l, const struct node *map,
                                    const char *key)
 {
-    const struct node *n = get_map(l, map, key);
+    const struct node *n = node_get(map, key, NULL);
 
-    if (!n)
+    if (is_expr(n))
+        return n;
+    n = get_map(l, map, key);
+    if (!n || !charge(l, n))
         return NULL;
     for (size_t i = 0; i < n->n; i++) {
         const struct node *v = n->items[i];
@@ -334,7 +382,7 @@ static const struct node *load_str_map(struct ld *l, const struct node *map,
 {
     const struct node *n = get_map(l, map, key);
 
-    if (!n)
+    if (!n || !charge(l, n))
         return NULL;
     for (size_t i = 0; i < n->n; i++) {
         const struct node *v = n->items[i];
@@ -374,7 +422,7 @@ static void load_defaults(struct ld *l, const struct node *map,
 }
 
 static const char *const concurrency_keys[] = { "group", "cancel-in-progress",
-                                                NULL };
+                                                "queue", NULL };
 
 static const struct node *load_concurrency(struct ld *l,
                                            const struct node *map,
@@ -426,12 +474,15 @@ enum evkey {
     EK_INPUTS = 1 << 8,
     EK_OUTPUTS = 1 << 9,
     EK_SECRETS = 1 << 10,
+    EK_NAMES = 1 << 11,
+    EK_VERSIONS = 1 << 12,
 };
 
 static const char *const evkey_names[] = {
     "branches", "branches-ignore", "tags",      "tags-ignore",
     "paths",    "paths-ignore",    "types",     "workflows",
-    "inputs",   "outputs",         "secrets",   NULL,
+    "inputs",   "outputs",         "secrets",   "names",
+    "versions", NULL,
 };
 
 #define EK_FILTERS (EK_BRANCHES | EK_BRANCHES_IGNORE | EK_PATHS | \
@@ -455,6 +506,7 @@ static const struct event events[] = {
     { "discussion_comment", EK_TYPES },
     { "fork", 0 },
     { "gollum", 0 },
+    { "image_version", EK_NAMES | EK_VERSIONS },
     { "issue_comment", EK_TYPES },
     { "issues", EK_TYPES },
     { "label", EK_TYPES },
@@ -527,7 +579,7 @@ static void load_inputs(struct ld *l, const struct node *ev, bool call)
     const struct node *in = get_map(l, ev, "inputs");
     const char *const *types = call ? call_types : dispatch_types;
 
-    if (!in)
+    if (!in || !charge(l, in))
         return;
     for (size_t i = 0; i < in->n; i++) {
         const struct node *k = in->keys[i];
@@ -575,6 +627,8 @@ static void load_call(struct ld *l, const struct node *ev)
     const struct node *secs = get_map(l, ev, "secrets");
 
     load_inputs(l, ev, true);
+    if ((outs && !charge(l, outs)) || (secs && !charge(l, secs)))
+        return;
     for (size_t i = 0; outs && i < outs->n; i++) {
         const struct node *k = outs->keys[i];
         const struct node *v = outs->items[i];
@@ -613,7 +667,7 @@ static void load_call(struct ld *l, const struct node *ev)
 static void load_schedule(struct ld *l, const struct node *v,
                           struct wf_trigger *t)
 {
-    static const char *const cron_keys[] = { "cron", NULL };
+    static const char *const cron_keys[] = { "cron", "timezone", NULL };
 
     if (v->kind != NODE_SEQ) {
         fail(l, v, "'on.schedule' must be a sequence of '- cron: ...' "
@@ -713,10 +767,13 @@ static void load_event(struct ld *l, const struct node *k,
                   &t->paths_ignore);
     if (e->keys & EK_TYPES)
         load_strs(l, "types", node_get(v, "types", NULL), &t->types);
-    if (e->keys & EK_WORKFLOWS) {
+    for (size_t i = 0; evkey_names[i]; i++) {
+        unsigned bit = 1u << i;
         struct wf_strs w;
 
-        load_strs(l, "workflows", node_get(v, "workflows", NULL), &w);
+        if ((e->keys & bit) && (bit & (EK_WORKFLOWS | EK_NAMES | EK_VERSIONS)))
+            load_strs(l, evkey_names[i], node_get(v, evkey_names[i], NULL),
+                      &w);
     }
     if (e->keys & EK_BRANCHES_IGNORE)
         exclusive(l, v, "branches", "branches-ignore", e->name);
@@ -793,6 +850,8 @@ static void load_step(struct ld *l, const struct node *n, size_t index,
     s->node = n;
     s->pos = n->pos;
     s->index = index;
+    if (!charge(l, n))
+        return;
     if (n->kind != NODE_MAP) {
         fail(l, n, "%s must be a mapping, got %s", where, got(n));
         return;
@@ -900,7 +959,8 @@ static const char *const strategy_keys[] = { "matrix", "fail-fast",
                                              "max-parallel", NULL };
 static const char *const environment_keys[] = { "name", "url", NULL };
 static const char *const container_keys[] = {
-    "image", "credentials", "env", "ports", "volumes", "options", NULL,
+    "image", "credentials", "env", "ports", "volumes", "options",
+    "entrypoint", "command", NULL,
 };
 static const char *const credentials_keys[] = { "username", "password",
                                                 NULL };
@@ -915,6 +975,8 @@ static void load_matrix(struct ld *l, const struct node *m)
              got(m));
         return;
     }
+    if (!charge(l, m))
+        return;
     for (size_t i = 0; i < m->n; i++) {
         const struct node *k = m->keys[i];
         const struct node *v = m->items[i];
@@ -927,6 +989,8 @@ static void load_matrix(struct ld *l, const struct node *m)
                            "expression, got %s", NODE_ARGS(k), got(v));
                 continue;
             }
+            if (!charge(l, v))
+                return;
             for (size_t j = 0; j < v->n; j++)
                 if (v->items[j]->kind != NODE_MAP && !is_expr(v->items[j]))
                     fail(l, v->items[j], "'%.*s' entries must be mappings, "
@@ -1042,6 +1106,8 @@ static void load_job(struct ld *l, const struct node *k, const struct node *n,
     j->id_node = k;
     j->node = n;
     j->pos = k->pos;
+    if (l->over)
+        return;
     snprintf(where, sizeof(where), "job '%.*s'", NODE_ARGS(k));
     if (!is_ident(k->str, k->len))
         fail(l, k, "invalid job id '%.*s': must start with a letter or '_' "
@@ -1108,6 +1174,8 @@ static void load_job(struct ld *l, const struct node *k, const struct node *n,
         j->container = v;
     }
     v = get_map(l, n, "services");
+    if (v && !charge(l, v))
+        return;
     for (size_t i = 0; v && i < v->n; i++) {
         char what[160];
 
@@ -1213,7 +1281,7 @@ enum ferr_code wf_load(struct arena *a, const char *path, struct span src,
                        struct wf **out, struct diags *diags,
                        struct ferr *err)
 {
-    struct ld l = { a, path, diags, err, 0 };
+    struct ld l = { .a = a, .path = path, .d = diags, .err = err };
     size_t nerrors = diags->nerrors;
     const struct node *root;
     struct wf *wf;
@@ -1376,7 +1444,7 @@ enum ferr_code wf_load_action(struct arena *a, const char *path,
                               struct span src, struct wf_action **out,
                               struct diags *diags, struct ferr *err)
 {
-    struct ld l = { a, path, diags, err, 0 };
+    struct ld l = { .a = a, .path = path, .d = diags, .err = err };
     size_t nerrors = diags->nerrors;
     const struct node *root;
     struct wf_action *act;

@@ -44,7 +44,7 @@ struct wf_step {
     const struct node *uses_node;
     const char *shell;          /* NULL = job/workflow default */
     const char *working_directory; /* NULL = default */
-    const struct node *env;     /* mapping or NULL */
+    const struct node *env;     /* mapping, ${{ }} string, or NULL */
     const struct node *with;    /* mapping or NULL */
     const struct node *continue_on_error; /* bool scalar or ${{ }}; NULL */
     const struct node *timeout_minutes;   /* number or ${{ }}; NULL */
@@ -60,7 +60,7 @@ struct wf_job {
     const char *if_expr;        /* NULL = success() */
     const struct node *if_node;
     const struct node *runs_on;
-    const struct node *env;     /* mapping or NULL */
+    const struct node *env;     /* mapping, ${{ }} string, or NULL */
     const char *defaults_shell; /* defaults.run.shell or NULL */
     const char *defaults_wd;    /* defaults.run.working-directory or NULL */
     const struct node *outputs; /* mapping or NULL */
@@ -88,7 +88,7 @@ struct wf {
     const char *run_name;       /* NULL when not set */
     struct wf_trigger *triggers;
     size_t ntriggers;
-    const struct node *env;
+    const struct node *env;     /* mapping, ${{ }} string, or NULL */
     const char *defaults_shell;
     const char *defaults_wd;
     const struct node *concurrency;

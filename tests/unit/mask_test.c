@@ -65,6 +65,9 @@ static void test_mask_no_secrets_copies(void **state)
     assert_string_equal(buf_cstr(&out), "plain text");
     assert_int_equal(mask_line(m, SPAN_LIT(""), &out), FERR_OK);
     assert_string_equal(buf_cstr(&out), "plain text");
+    assert_int_equal(mask_add(m, SPAN_LIT("#")), FERR_OK);
+    assert_int_equal(mask_line(m, span_of(NULL, 0), &out), FERR_OK);
+    assert_string_equal(buf_cstr(&out), "plain text");
     buf_release(&out);
     mask_free(m);
 }
@@ -303,6 +306,47 @@ static void test_mask_long_secrets_and_window(void **state)
     }
 }
 
+static void test_mask_crafted_long_secret_is_fast(void **state)
+{
+    /* a periodic secret against a line of near misses and of overlapping
+     * matches: compared by hash, not byte by byte at every position */
+    size_t n = LIM_LOG_LINE;
+    char *line = xmalloc(n);
+    char *sec = xmalloc(LIM_SECRET_BYTES);
+    struct mask *m = mask_new();
+    struct buf out;
+
+    (void)state;
+    buf_init(&out, 4 * (size_t)n);
+    memset(sec, 'a', LIM_SECRET_BYTES);
+    sec[LIM_SECRET_BYTES / 2 - 1] = 'b';
+    memset(line, 'a', n);
+    assert_int_equal(mask_add(m, span_of(sec, LIM_SECRET_BYTES / 2)),
+                     FERR_OK);
+    for (int i = 0; i < 20; i++) {
+        buf_reset(&out);
+        assert_int_equal(mask_line(m, span_of(line, n), &out), FERR_OK);
+        assert_int_equal(out.len, n);
+    }
+    mask_free(m);
+    m = mask_new();
+    assert_int_equal(mask_add(m, span_of(sec, LIM_SECRET_BYTES / 2 - 1)),
+                     FERR_OK);
+    for (int i = 0; i < 20; i++) {
+        buf_reset(&out);
+        assert_int_equal(mask_line(m, span_of(line, n), &out), FERR_OK);
+        assert_string_equal(buf_cstr(&out), "***");
+    }
+    line[n / 2] = 'b';
+    buf_reset(&out);
+    assert_int_equal(mask_line(m, span_of(line, n), &out), FERR_OK);
+    assert_string_equal(buf_cstr(&out), "***b***");
+    buf_release(&out);
+    mask_free(m);
+    free(sec);
+    free(line);
+}
+
 /* Reference: mark every byte covered by any occurrence, then replace each
  * marked run by "***". */
 static size_t naive(char **sec, const size_t *slen, size_t nsec,
@@ -451,6 +495,7 @@ int main(void)
         cmocka_unit_test(test_mask_limit_secret_count),
         cmocka_unit_test(test_mask_out_limit_leaves_out_unchanged),
         cmocka_unit_test(test_mask_long_secrets_and_window),
+        cmocka_unit_test(test_mask_crafted_long_secret_is_fast),
         cmocka_unit_test(test_mask_matches_reference_long),
         cmocka_unit_test(test_mask_matches_reference_short),
         cmocka_unit_test(test_mask_matches_reference_many),

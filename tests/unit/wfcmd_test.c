@@ -162,6 +162,7 @@ static void test_wfcmd_malformed(void **state)
             fail_msg("'%s' parsed as a command", lines[i]);
         assert_int_equal(c->kind, WFCMD_NONE);
     }
+    assert_false(wfcmd_parse(span_of(NULL, 0), c));
     /* ":::x::" has the name ":x" */
     parse_kind(c, ":::x::", WFCMD_UNKNOWN, "");
 }

@@ -252,6 +252,36 @@ static void test_workspace_copy_existing_dst_fails(void **state)
     cleanup(t);
 }
 
+static void test_workspace_copy_into_own_subdir(void **state)
+{
+    char *t = tmp_root();
+    char *dst = pathf("%s/ws/copy", t);
+    char *p;
+    struct stat st;
+    struct ferr err;
+
+    (void)state;
+    ferr_clear(&err);
+    p = pathf("%s/a.txt", t);
+    put(p, "a", 0644);
+    free(p);
+    p = pathf("%s/ws", t);
+    assert_int_equal(mkdir(p, 0755), 0);
+    free(p);
+    assert_int_equal(workspace_copy(t, dst, false, &err), FERR_OK);
+    p = pathf("%s/a.txt", dst);
+    assert_int_equal(stat(p, &st), 0);
+    free(p);
+    p = pathf("%s/ws", dst); /* the parent of the copy is copied... */
+    assert_int_equal(stat(p, &st), 0);
+    free(p);
+    p = pathf("%s/ws/copy", dst); /* ...but not the copy itself */
+    assert_int_equal(lstat(p, &st), -1);
+    free(p);
+    free(dst);
+    cleanup(t);
+}
+
 /* Build a chain of @depth directories below @dir without long paths. */
 static void make_deep(const char *dir, int depth)
 {
@@ -568,6 +598,7 @@ int main(void)
         cmocka_unit_test(test_workspace_copy_skips_fifo),
         cmocka_unit_test(test_workspace_copy_skip_git),
         cmocka_unit_test(test_workspace_copy_existing_dst_fails),
+        cmocka_unit_test(test_workspace_copy_into_own_subdir),
         cmocka_unit_test(test_workspace_copy_and_rmtree_deep_tree),
         cmocka_unit_test(test_workspace_rmtree_readonly_and_outside_link),
         cmocka_unit_test(test_workspace_rmtree_missing_and_link),
