@@ -44,14 +44,15 @@ struct report {
 
 /* Everything the child needs, computed before fork. */
 struct plan {
-    const char *path;  /* resolved executable */
+    const char *path;     /* resolved executable */
     char *const *argv;
     char *const *envp;
-    const char *cwd;   /* NULL = inherit */
-    int in_fd;         /* becomes fd 0 */
-    int out_fd;        /* write end, becomes fds 1 and 2 */
-    int err_fd;        /* write end of the error pipe (O_CLOEXEC) */
-    sigset_t mask;     /* the child's signal mask */
+    const char *cwd;      /* NULL = inherit */
+    int in_fd;            /* becomes fd 0 */
+    int out_fd;           /* write end, becomes fds 1 and 2 */
+    int err_fd;           /* write end of the error pipe (O_CLOEXEC) */
+    sigset_t mask;        /* the child's signal mask */
+    struct sigaction dfl; /* SIG_DFL, for every signal */
 };
 
 static const char *errtext(int e, char *out, size_t n)
@@ -84,16 +85,42 @@ static const char *path_var(char *const *envp)
     return NULL;
 }
 
+/* Look for @name in @dir: true when the search is over (*out is set). */
+static bool try_dir(const struct proc_spec *spec, struct span dir,
+                    const char *name, struct buf *cand, char **out,
+                    bool *denied)
+{
+    struct stat st;
+
+    buf_reset(cand);
+    if (dir.len == 0)
+        dir = SPAN_LIT(".");
+    if (dir.p[0] != '/' && spec->cwd && buf_addf(cand, "%s/", spec->cwd))
+        return false;
+    if (buf_addf(cand, "%.*s/%s", SPAN_ARGS(dir), name))
+        return false; /* longer than PATH_MAX: cannot exist */
+    if (stat(buf_cstr(cand), &st) < 0 || !S_ISREG(st.st_mode))
+        return false;
+    if (faccessat(AT_FDCWD, buf_cstr(cand), X_OK, AT_EACCESS) < 0) {
+        *denied = true; /* like execvp: keep looking, report it at the end */
+        return false;
+    }
+    *out = xstrdup(buf_cstr(cand));
+    return true;
+}
+
 /* execvp's search, done in the parent so the child only calls execve. */
 static enum ferr_code resolve(const struct proc_spec *spec, char **out,
                               struct ferr *err)
 {
     const char *name = spec->path;
     const char *dirs = path_var(spec->envp);
-    struct span rest;
     bool denied = false;
+    struct span rest;
+    struct span dir;
     struct buf cand;
     char eb[128];
+    bool more;
 
     *out = NULL;
     if (strchr(name, '/')) {
@@ -104,27 +131,9 @@ static enum ferr_code resolve(const struct proc_spec *spec, char **out,
         dirs = DEFAULT_PATH;
     rest = span_cstr(dirs);
     buf_init(&cand, PATH_MAX);
-    while (name[0] && !*out) {
-        struct span dir;
-        struct stat st;
-        bool more = span_cut(rest, ':', &dir, &rest);
-
-        buf_reset(&cand);
-        if (dir.len == 0)
-            dir = SPAN_LIT(".");
-        if (dir.p[0] != '/' && spec->cwd &&
-            buf_addf(&cand, "%s/", spec->cwd))
-            goto next;
-        if (buf_addf(&cand, "%.*s/%s", SPAN_ARGS(dir), name))
-            goto next;
-        if (stat(buf_cstr(&cand), &st) == 0 && S_ISREG(st.st_mode)) {
-            if (faccessat(AT_FDCWD, buf_cstr(&cand), X_OK, AT_EACCESS) == 0)
-                *out = xstrdup(buf_cstr(&cand));
-            else
-                denied = true;
-        }
-    next:
-        if (!more)
+    while (name[0]) {
+        more = span_cut(rest, ':', &dir, &rest);
+        if (try_dir(spec, dir, name, &cand, out, &denied) || !more)
             break;
     }
     buf_release(&cand);
@@ -158,22 +167,21 @@ static _Noreturn void child_fail(int err_fd, enum stage stage)
 /* Between fork and exec: async-signal-safe calls only, no malloc. */
 static _Noreturn void child(const struct plan *p)
 {
-    struct sigaction sa;
-    int err_fd = lift(p->err_fd);
+    int err_fd;
     int in_fd;
     int out_fd;
     int sig;
 
     setpgid(0, 0);
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = SIG_DFL;
-    sigemptyset(&sa.sa_mask);
+    /* ignored signals stay ignored across execve; handled ones do not,
+     * but reset those too so none can run in the child before exec */
     for (sig = 1; sig < NSIG; sig++)
         if (sig != SIGKILL && sig != SIGSTOP)
-            (void)sigaction(sig, &sa, NULL); /* EINVAL for libc's own */
+            (void)sigaction(sig, &p->dfl, NULL); /* EINVAL for libc's */
     sigprocmask(SIG_SETMASK, &p->mask, NULL);
+    err_fd = lift(p->err_fd);
     if (err_fd < 0)
-        _exit(127);
+        child_fail(p->err_fd, STAGE_FDS); /* nothing dup2'ed over it yet */
     in_fd = p->in_fd == 0 ? 0 : lift(p->in_fd);
     out_fd = lift(p->out_fd);
     if (in_fd < 0 || out_fd < 0)
@@ -268,6 +276,8 @@ enum ferr_code proc_spawn(const struct proc_spec *spec, pid_t *out_pid,
         p.mask = *orig;
     else
         sigemptyset(&p.mask);
+    p.dfl.sa_handler = SIG_DFL;
+    sigemptyset(&p.dfl.sa_mask);
     p.in_fd = spec->stdin_fd;
     if (p.in_fd < 0) {
         devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);

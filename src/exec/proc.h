@@ -10,11 +10,11 @@
 #include "util/ferr.h"
 
 struct proc_spec {
-    const char *path;        /* executable; searched in PATH of envp if no '/' */
-    char *const *argv;       /* NULL-terminated, borrowed */
-    char *const *envp;       /* NULL-terminated, borrowed; NULL = environ */
-    const char *cwd;         /* NULL = inherit */
-    int stdin_fd;            /* -1 = /dev/null; borrowed, stays open */
+    const char *path;  /* executable; looked up in envp's PATH if no '/' */
+    char *const *argv; /* NULL-terminated, borrowed */
+    char *const *envp; /* NULL-terminated, borrowed; NULL = environ */
+    const char *cwd;   /* NULL = inherit */
+    int stdin_fd;      /* -1 = /dev/null; borrowed, stays open */
 };
 
 /**

@@ -43,6 +43,9 @@ enum {
 };
 
 #define ALL_STEPS ((size_t)-1)
+/* Work units for one workflow: far above any real file, low enough that
+ * aliases repeating a big value cannot make lint crawl. */
+#define LINT_BUDGET (4 * (size_t)LIM_YAML_NODES)
 #define MATRIX_KEYS_MAX 1000
 
 /* Where a scalar sits: what its expressions may use and what they may
@@ -60,7 +63,7 @@ struct lint {
     const struct wf *wf;
     unsigned flags;
     struct diags *d;
-    size_t budget;                /* scalars and collections left to visit */
+    size_t budget;                /* work units left (see spend) */
     bool over_budget;
     /* the job being checked: its literal matrix's keys, or !mknown */
     const char **mkeys;
@@ -83,6 +86,15 @@ static bool has_expr(const struct node *n)
     return is_scalar(n) && n->len >= 3 && memmem(n->str, n->len, "${{", 3);
 }
 
+/* diags_add keeps this many findings and only counts the rest. */
+#define DIAGS_MAX 1000
+
+/* Once @d holds its maximum, positions are not worth computing. */
+static bool full(const struct lint *L)
+{
+    return L->d->n >= DIAGS_MAX;
+}
+
 /* diags keep their own copy of the file name. */
 static bool same_file(const char *a, const char *b)
 {
@@ -97,9 +109,14 @@ static void vreport(struct lint *L, enum diag_level lvl, const struct pos *at,
     char msg[1024];
     struct pos none = { NULL, 0, 0 };
 
-    vsnprintf(msg, sizeof(msg), fmt, ap);
     if (!at)
         at = &none;
+    if (full(L)) {
+        /* dropped anyway; keep the count right without formatting */
+        diags_add(L->d, lvl, at, "-");
+        return;
+    }
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     for (size_t i = 0; i < L->d->n; i++) {
         const struct diag *g = &L->d->v[i];
 
@@ -129,23 +146,20 @@ static void report_ferr(struct lint *L, const struct ferr *e)
         report(L, DIAG_ERROR, &e->pos, "%s", e->msg);
 }
 
-/* Once @d holds its maximum, positions are not worth computing. */
-static bool full(const struct lint *L)
+/* Charge @units of work (a value, an expression, 256 bytes of text);
+ * false once the budget is gone, which is reported once. */
+static bool spend(struct lint *L, size_t units)
 {
-    return L->d->n >= 1000;
-}
-
-static bool spend(struct lint *L)
-{
-    if (L->budget > 0) {
-        L->budget--;
+    if (L->budget >= units) {
+        L->budget -= units;
         return true;
     }
+    L->budget = 0;
     if (!L->over_budget) {
         L->over_budget = true;
         report(L, DIAG_WARNING, &L->wf->root->pos,
-                  "workflow has too many values to check (aliases "
-                  "repeat them); the rest was skipped");
+               "workflow has too many values to check (aliases repeat "
+               "them); the rest was skipped");
     }
     return false;
 }
@@ -361,6 +375,7 @@ struct scan_state {
     const struct site *s;
     const struct node *n;
     size_t count;                 /* expressions seen */
+    bool stopped;                 /* out of budget: scan cut short */
     size_t first;                 /* offset of the first "${{" */
     size_t end;                   /* offset just past the last "}}" */
 };
@@ -373,6 +388,10 @@ static int on_expr(void *ud, struct span inner, size_t off)
     size_t dollar;
     const char *close;
 
+    if (!spend(st->L, 1)) {
+        st->stopped = true;
+        return 1;
+    }
     if (inner.p >= n->str && inner.p <= n->str + n->len)
         ioff = (size_t)(inner.p - n->str);
     if (ioff > n->len)
@@ -406,7 +425,8 @@ static void check_scalar(struct lint *L, const struct site *s,
     if (!has_expr(n))
         return;
     ferr_clear(&e);
-    if (expr_scan(span_of(n->str, n->len), &n->pos, on_expr, st, &e)) {
+    if (expr_scan(span_of(n->str, n->len), &n->pos, on_expr, st, &e) &&
+        !st->stopped) {
         /* unterminated: point at the "${{" after the last good one */
         const char *open = memmem(n->str + st->end, n->len - st->end,
                                   "${{", 3);
@@ -425,7 +445,8 @@ static void scan(struct lint *L, const struct site *s, const struct node *n,
 {
     struct scan_state st;
 
-    if (!n || !spend(L) || depth > 2 * LIM_YAML_DEPTH)
+    if (!n || depth > 2 * LIM_YAML_DEPTH ||
+        !spend(L, 1 + (n->kind == NODE_SCALAR ? n->len / 256 : 0)))
         return;
     if (n->kind == NODE_SCALAR) {
         check_scalar(L, s, n, &st);
@@ -453,7 +474,7 @@ static void check_cond(struct lint *L, const struct site *s,
     struct span all;
     struct span t;
 
-    if (!is_scalar(n) || node_is_null(n) || !spend(L))
+    if (!is_scalar(n) || node_is_null(n) || !spend(L, 1 + n->len / 256))
         return;
     all = span_of(n->str, n->len);
     if (!has_expr(n)) {
@@ -561,11 +582,47 @@ struct graph {
     size_t npath;
 };
 
-static size_t job_index(const struct wf *wf, const char *id)
+/* Job ids sorted, for resolving needs in O(log n). */
+struct job_ids {
+    size_t *index;       /* index[i]: position in wf->jobs of ids[i] */
+    size_t n;
+};
+
+static int cmp_job(const void *a, const void *b, void *ud)
 {
-    for (size_t i = 0; i < wf->njobs; i++)
-        if (strcmp(wf->jobs[i].id, id) == 0)
-            return i;
+    const struct wf *wf = ud;
+    size_t x = *(const size_t *)a;
+    size_t y = *(const size_t *)b;
+
+    return strcmp(wf->jobs[x].id, wf->jobs[y].id);
+}
+
+static void job_ids_init(struct job_ids *t, const struct wf *wf)
+{
+    t->n = wf->njobs;
+    t->index = xcalloc(t->n ? t->n : 1, sizeof(*t->index));
+    for (size_t i = 0; i < t->n; i++)
+        t->index[i] = i;
+    qsort_r(t->index, t->n, sizeof(*t->index), cmp_job, (void *)wf);
+}
+
+static size_t job_index(const struct wf *wf, const struct job_ids *t,
+                        const char *id)
+{
+    size_t lo = 0;
+    size_t hi = t->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(id, wf->jobs[t->index[mid]].id);
+
+        if (c == 0)
+            return t->index[mid];
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
     return SIZE_MAX;
 }
 
@@ -621,7 +678,9 @@ static void lint_needs(struct lint *L)
     struct graph g;
     const char **ids = xcalloc(wf->njobs + 1, sizeof(*ids));
     size_t *mark = xcalloc(nj, sizeof(*mark));   /* job i + 1 listed it */
+    struct job_ids t;
 
+    job_ids_init(&t, wf);
     for (size_t i = 0; i < wf->njobs; i++)
         ids[i] = wf->jobs[i].id;
     g.edges = xcalloc(nj, sizeof(*g.edges));
@@ -641,7 +700,7 @@ static void lint_needs(struct lint *L)
             } else if (strcmp(n->str, j->id) == 0) {
                 report(L, DIAG_ERROR, &n->pos, "job '%s' needs itself",
                        j->id);
-            } else if ((v = job_index(wf, n->str)) == SIZE_MAX) {
+            } else if ((v = job_index(wf, &t, n->str)) == SIZE_MAX) {
                 const char *s = full(L) ? NULL
                                         : wf_suggest(n->str, n->len, ids);
 
@@ -669,6 +728,7 @@ static void lint_needs(struct lint *L)
     free(g.path);
     free(mark);
     free(ids);
+    free(t.index);
 }
 
 /* ---- matrix ---- */
@@ -847,6 +907,9 @@ static void lint_step(struct lint *L, const struct wf_job *j, size_t i)
             "jobs.<job_id>.steps.continue-on-error");
     scan_as(L, &s, node_get(n, "timeout-minutes", NULL), K_STEP,
             "jobs.<job_id>.steps.timeout-minutes");
+    /* not in GitHub's table, but evaluated like its neighbours */
+    scan_as(L, &s, node_get(n, "shell", NULL), K_STEP,
+            "jobs.<job_id>.steps.shell");
     s.script = "run";
     scan_as(L, &s, node_get(n, "run", NULL), K_STEP,
             "jobs.<job_id>.steps.run");
@@ -932,6 +995,8 @@ static void lint_job(struct lint *L, const struct wf_job *j)
     s.nsteps = 0;
     lint_container(L, &s, j->container, false);
     v = j->services;
+    if (v && v->kind == NODE_SCALAR)
+        scan_as(L, &s, v, K_JOB, "jobs.<job_id>.services");
     for (size_t i = 0; v && v->kind == NODE_MAP && i < v->n; i++)
         lint_container(L, &s, v->items[i], true);
     if (j->uses) {
@@ -960,7 +1025,7 @@ void lint_wf(const struct wf *wf, unsigned flags, struct diags *diags)
     L.wf = wf;
     L.flags = flags;
     L.d = diags;
-    L.budget = LIM_YAML_NODES;
+    L.budget = LINT_BUDGET;
     L.mkeys = xcalloc(MATRIX_KEYS_MAX, sizeof(*L.mkeys));
     root = wf->root;
     scan_as(&L, &s, node_get(root, "run-name", NULL), K_WF, "run-name");

@@ -11,6 +11,9 @@
 
 #include "util/limits.h"
 
+/* diags_add keeps this many findings and only counts the rest. */
+#define DIAGS_MAX 1000
+
 /* Longest user text quoted in a message. */
 #define SHOW_MAX 100
 
@@ -46,6 +49,9 @@ static bool same_file(const char *a, const char *b)
 static bool seen(const struct diags *d, enum diag_level lvl,
                  const struct pos *at, const char *msg)
 {
+    /* past its maximum the list only counts: nothing to compare with */
+    if (d->n >= DIAGS_MAX)
+        return false;
     for (size_t i = 0; i < d->n; i++) {
         const struct diag *g = &d->v[i];
 
@@ -210,8 +216,13 @@ const char *wf_suggest(const char *s, size_t len, const char *const *known)
     size_t limit = len <= 4 ? 1 : 2;
 
     for (size_t i = 0; known[i]; i++) {
-        size_t d = distance(s, len, known[i], strlen(known[i]));
+        size_t kl = strlen(known[i]);
+        size_t d;
 
+        /* the length difference alone rules most words out */
+        if ((len > kl ? len - kl : kl - len) > limit)
+            continue;
+        d = distance(s, len, known[i], kl);
         if (d < best_d) {
             best_d = d;
             best = known[i];
@@ -241,7 +252,7 @@ static void check_keys(struct ld *l, const struct node *map,
 
         if (known_word(k, known))
             continue;
-        s = wf_suggest(k->str, k->len, known);
+        s = l->d->n < DIAGS_MAX ? wf_suggest(k->str, k->len, known) : NULL;
         if (s)
             warn(l, k, "unknown key '%.*s' in %s (did you mean '%s'?)",
                  NODE_ARGS(k), where, s);
@@ -1173,10 +1184,12 @@ static void load_job(struct ld *l, const struct node *k, const struct node *n,
         load_container(l, v, "'container'", true);
         j->container = v;
     }
-    v = get_map(l, n, "services");
+    v = node_get(n, "services", NULL);
+    if (!is_expr(v))
+        v = get_map(l, n, "services");
     if (v && !charge(l, v))
         return;
-    for (size_t i = 0; v && i < v->n; i++) {
+    for (size_t i = 0; v && v->kind == NODE_MAP && i < v->n; i++) {
         char what[160];
 
         snprintf(what, sizeof(what), "service '%.*s'", NODE_ARGS(v->keys[i]));

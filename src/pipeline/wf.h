@@ -73,7 +73,7 @@ struct wf_job {
     const struct node *concurrency;  /* string or {group, cancel-in-progress} */
     const struct node *environment;  /* string or {name, url} */
     const struct node *container;
-    const struct node *services;
+    const struct node *services;     /* mapping, ${{ }} string, or NULL */
     const char *uses;           /* reusable workflow call; NULL normally */
     const struct node *with;    /* reusable workflow inputs (mapping) */
     const struct node *secrets; /* reusable workflow: mapping or "inherit" */

@@ -1,5 +1,6 @@
 /* loop_test: the event loop against real pipes, timerfds, signals and a
  * real child process.  Time is only ever checked as a lower bound. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -502,6 +503,42 @@ static void test_loop_sigchld_after_child_exits(void **state)
     loop_free(l);
 }
 
+static int count_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *de;
+    int n = 0;
+
+    assert_non_null(d);
+    while ((de = readdir(d)))
+        if (de->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n - 1; /* the DIR's own fd */
+}
+
+static void test_loop_free_closes_its_fds(void **state)
+{
+    int before = count_fds();
+    struct loop_timer *t1;
+    struct loop_timer *t2;
+    struct loop *l;
+    int got = 0;
+
+    (void)state;
+    l = new_loop();
+    t1 = loop_timer_new(l, on_stop_timer, NULL);
+    t2 = loop_timer_new(l, on_stop_timer, NULL);
+    assert_non_null(t1);
+    assert_non_null(t2);
+    assert_int_equal(loop_on_signal(l, SIGHUP, on_signal, &got), FERR_OK);
+    assert_int_equal(count_fds(), before + 4); /* epoll, 2 timers, signal */
+    loop_timer_free(t1);
+    loop_free(l); /* t2 is orphaned: its timerfd is closed */
+    assert_int_equal(count_fds(), before);
+    loop_timer_free(t2);
+}
+
 static void test_loop_block_signals_keeps_original_mask(void **state)
 {
     const sigset_t *orig = loop_original_sigmask();
@@ -546,6 +583,7 @@ int main(void)
         cmocka_unit_test(test_loop_signal_mask_grows),
         cmocka_unit_test(test_loop_signal_not_blocked_is_invalid),
         cmocka_unit_test(test_loop_sigchld_after_child_exits),
+        cmocka_unit_test(test_loop_free_closes_its_fds),
         cmocka_unit_test(test_loop_block_signals_keeps_original_mask),
     };
 

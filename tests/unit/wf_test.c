@@ -987,6 +987,14 @@ static void test_wf_container_and_services(void **state)
                              "jobs:\n"
                              "  a:\n"
                              "    runs-on: x\n"
+                             "    services: ${{ fromJSON(inputs.svc) }}\n"
+                             "    steps: [{run: a, shell: '${{ env.SH }}'}]\n"),
+                     FERR_OK);
+    assert_int_equal(f->wf->jobs[0].services->kind, NODE_SCALAR);
+    assert_int_equal(load(f, "on: push\n"
+                             "jobs:\n"
+                             "  a:\n"
+                             "    runs-on: x\n"
                              "    container:\n"
                              "      options: --rm\n"
                              "    services:\n"
@@ -1038,6 +1046,31 @@ static void test_wf_size_limits(void **state)
     assert_int_equal(load(f, buf_cstr(&b)), FERR_LIMIT);
     assert_string_equal(dump(f), "w.yml:3:3: error: workflow has more than "
                                  "1000 jobs\n");
+    buf_release(&b);
+}
+
+static void test_wf_alias_repetition_is_bounded(void **state)
+{
+    struct fx *f = *state;
+    struct buf b;
+
+    /* one 1000-entry env named by 999 jobs: small file, much work */
+    buf_init(&b, 1 << 20);
+    assert_int_equal(buf_adds(&b, "on: push\njobs:\n  j0:\n    runs-on: x\n"
+                                  "    steps: [{run: a}]\n    env: &e\n"),
+                     FERR_OK);
+    for (unsigned i = 0; i < 1000; i++)
+        assert_int_equal(buf_addf(&b, "      V%u: x\n", i), FERR_OK);
+    for (unsigned i = 1; i < 1000; i++)
+        assert_int_equal(buf_addf(&b, "  j%u: {runs-on: x, env: *e, steps: "
+                                      "[{run: a}]}\n", i),
+                         FERR_OK);
+    assert_int_equal(load(f, buf_cstr(&b)), FERR_LIMIT);
+    assert_null(f->wf);
+    assert_non_null(strstr(dump(f), "error: workflow is too large to load: "
+                                    "aliases repeat more than 800000 "
+                                    "entries\n"));
+    assert_int_equal(f->d.nerrors, 1);
     buf_release(&b);
 }
 
@@ -1154,6 +1187,7 @@ int main(void)
         T(test_wf_container_and_services),
         T(test_wf_anchors_share_steps),
         T(test_wf_size_limits),
+        T(test_wf_alias_repetition_is_bounded),
         T(test_wf_action_composite),
         T(test_wf_action_node_and_errors),
         T(test_wf_suggest),
