@@ -14,18 +14,19 @@ CC       ?= cc
 FUZZ_CC  ?= clang
 FUZZ_TIME ?= 20
 PKGS     := yaml-0.1 jansson libgit2 openssl
+# set before CFLAGS_ALL: := expands at once
+ifeq ($(SAN),1)
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+            -fno-sanitize-recover=undefined
+OPT      := -O1
+endif
+
 WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wno-format-nonliteral \
             -Wno-format-truncation -Werror
 OPT      ?= -O2
 CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) -Isrc \
               $(shell pkg-config --cflags $(PKGS)) $(SANFLAGS) $(CFLAGS)
 LDLIBS_ALL := $(shell pkg-config --libs $(PKGS)) -lm $(LDLIBS)
-
-ifeq ($(SAN),1)
-SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
-            -fno-sanitize-recover=undefined
-OPT      := -O1
-endif
 
 SRCS     := $(sort $(wildcard src/*/*.c))
 MAIN_SRC := src/cli/main.c

@@ -24,8 +24,10 @@ static void lint_file(const char *path, struct diags *d)
 
     ferr_clear(&err);
     if (workspace_read_file(path, LIM_WORKFLOW_BYTES, &src, &len, &err)) {
-        err.pos.file = disp;
-        diags_add(d, DIAG_ERROR, NULL, "%s: %s", disp, err.msg);
+        /* a file-level error still points somewhere an editor can open */
+        struct pos at = { disp, 1, 1 };
+
+        diags_add(d, DIAG_ERROR, &at, "%s", err.msg);
         return;
     }
     a = arena_new(64 * 1024);

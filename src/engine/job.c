@@ -91,6 +91,8 @@ struct job {
     char *workspace;
     char *temp;              /* RUNNER_TEMP */
     char *files;             /* runner file commands dir */
+    char *tool_cache;        /* RUNNER_TOOL_CACHE */
+    char *tracking;          /* FERRY_TRACKING_ID of its processes */
     char *summary_path;      /* GITHUB_STEP_SUMMARY of the current step */
     json_t *github;          /* per-job github context (owned) */
     json_t *env;             /* workflow + job env, evaluated (owned) */
@@ -111,6 +113,7 @@ struct job {
     enum result outcome;
     uint64_t start_ms;
     char *group;             /* open ::group:: title */
+    char *cancel_reason;     /* why job_cancel was called */
     struct loop_timer *job_timeout;
     struct loop_timer *kill_timer;
     struct loop_timer *kick;  /* deferred start / finish */
@@ -427,13 +430,13 @@ static char **build_envp(struct job *j, const struct frame *f,
     setenv_json(env, "RUNNER_NAME", "ferry");
     setenv_json(env, "RUNNER_ENVIRONMENT", "self-hosted");
     setenv_json(env, "RUNNER_TEMP", j->temp);
-    json_object_set_new(env, "RUNNER_TOOL_CACHE",
-                        json_sprintf("%s/tool-cache", j->dir));
+    setenv_json(env, "RUNNER_TOOL_CACHE", j->tool_cache);
     if (j->debug)
         setenv_json(env, "RUNNER_DEBUG", "1");
     setenv_json(env, "FERRY", "true");
     setenv_json(env, "FERRY_RUN_ID", j->host->run_id);
     setenv_json(env, "FERRY_JOB", j->spec.key);
+    setenv_json(env, "FERRY_TRACKING_ID", j->tracking);
     json_object_update(env, j->env);
     json_object_update(env, j->file_env);
     if (f && f->env)
@@ -881,7 +884,8 @@ static void on_step_exit(void *ud, int status)
     } else if (j->cancelled && !j->timed_out && outcome != RES_SUCCESS) {
         outcome = RES_CANCELLED;
         free(st->fail_reason);
-        st->fail_reason = xstrdup("the run was cancelled");
+        st->fail_reason = xstrdup(j->cancel_reason ? j->cancel_reason
+                                                   : "the job was cancelled");
     }
     ferr_clear(&err);
     if (!st->outputs)
@@ -898,6 +902,54 @@ static void on_step_exit(void *ud, int status)
 }
 
 enum { STEP_DONE, STEP_ASYNC, STEP_PUSHED };
+
+/* Split @s in place into words: blanks separate, '...' and "..." group
+ * (backslash escapes in double quotes), as a POSIX shell would for a
+ * command line without expansions.  The array is heap; the words point
+ * into @s. */
+static const char **split_words(char *s)
+{
+    size_t cap = 8;
+    size_t n = 0;
+    const char **argv = xcalloc(cap, sizeof(*argv));
+    char *r = s;
+    char *w = s;
+
+    for (;;) {
+        while (*r == ' ' || *r == '\t')
+            r++;
+        if (!*r)
+            break;
+        if (n + 2 >= cap) {
+            cap *= 2;
+            argv = xrealloc(argv, cap * sizeof(*argv));
+        }
+        argv[n++] = w;
+        while (*r && *r != ' ' && *r != '\t') {
+            char q = *r;
+
+            if (q == '\'' || q == '"') {
+                r++;
+                while (*r && *r != q) {
+                    if (q == '"' && *r == '\\' && r[1])
+                        r++;
+                    *w++ = *r++;
+                }
+                if (*r)
+                    r++;
+            } else {
+                *w++ = *r++;
+            }
+        }
+        if (*r)
+            r++;
+        *w++ = '\0';
+    }
+    argv[n] = NULL;
+    if (n == 0)
+        argv[0] = "";
+    return argv;
+}
 
 /* Turn a shell name or template into argv for script @path; *out_ext is
  * the script file's extension. */
@@ -941,31 +993,9 @@ static enum ferr_code shell_argv(const char *shell, bool inner,
     }
     *out_ext = ext;
     *out_tmpl = xstrdup(tmpl);
-    {
-        /* split on blanks; quotes are not interpreted, as on GitHub's
-         * Linux runner where the first word is the program */
-        size_t cap = 8;
-        size_t n = 0;
-        const char **argv = xcalloc(cap, sizeof(*argv));
-        char *save = *out_tmpl;
-        char *p = save;
-
-        while (*p) {
-            while (*p == ' ' || *p == '\t')
-                *p++ = '\0';
-            if (!*p)
-                break;
-            if (n + 2 >= cap) {
-                cap *= 2;
-                argv = xrealloc(argv, cap * sizeof(*argv));
-            }
-            argv[n++] = p;
-            while (*p && *p != ' ' && *p != '\t')
-                p++;
-        }
-        argv[n] = NULL;
-        *out_argv = argv;
-    }
+    *out_argv = split_words(*out_tmpl);
+    if (!*out_argv[0])
+        return ferr_set(err, FERR_INVALID, pos, "shell '%s' is empty", shell);
     return FERR_OK;
 }
 
@@ -1182,12 +1212,14 @@ static enum ferr_code use_local(struct job *j, struct frame *f, json_t *ctx,
     rc = action_load_local(dir, &d, &diags, err);
     if (rc) {
         if (diags.n) {
-            char msg[900];
             const struct diag *g = &diags.v[0];
 
-            snprintf(msg, sizeof(msg), "%s", g->msg);
+            /* the position's file dies with diags: keep it as text */
             ferr_clear(err);
-            rc = ferr_set(err, FERR_INVALID, &g->pos, "%s", msg);
+            rc = ferr_set(err, FERR_INVALID, NULL, "%s:%u:%u: %s",
+                          g->pos.file ? g->pos.file : dir,
+                          (unsigned)g->pos.line, (unsigned)g->pos.col,
+                          g->msg);
         }
         goto done;
     }
@@ -1297,31 +1329,49 @@ done:
     return rc;
 }
 
+/* A display name with every secret masked (names may use secrets). */
+static char *masked(struct job *j, const char *text)
+{
+    struct buf b;
+    char *out;
+
+    buf_init(&b, LIM_LOG_LINE * 4);
+    if (mask_line(j->host->mask, span_cstr(text), &b))
+        out = xstrdup("***");
+    else
+        out = xstrndup(buf_cstr(&b), b.len);
+    buf_release(&b);
+    return out;
+}
+
 static char *step_display_name(struct job *j, json_t *ctx,
                                const struct wf_step *s)
 {
+    char *raw;
+    char *out;
+
     if (s->name) {
         struct expr_env e;
         struct buf b;
-        char *out;
 
         env_for(j, &e, ctx, j->status);
         buf_init(&b, 4096);
         if (expr_interp(&e, span_cstr(s->name), &s->pos, &b, NULL) == FERR_OK)
-            out = xstrndup(buf_cstr(&b), b.len);
+            raw = xstrndup(buf_cstr(&b), b.len);
         else
-            out = xstrdup(s->name);
+            raw = xstrdup(s->name);
         buf_release(&b);
-        return out;
-    }
-    if (s->run) {
+    } else if (s->run) {
         char *l = first_line(s->run);
-        char *out = xasprintf("Run %s", l);
 
+        raw = xasprintf("Run %s", l);
         free(l);
-        return out;
+    } else {
+        raw = xasprintf("Run %s", s->uses ? s->uses : "step");
     }
-    return xasprintf("Run %s", s->uses ? s->uses : "step");
+    out = masked(j, raw);
+    free(raw);
+    return out;
 }
 
 /* Start the next step of @f: STEP_DONE when it already finished
@@ -1504,6 +1554,8 @@ static void on_job_timeout(struct loop *l, struct loop_timer *t, void *ud)
     (void)t;
     j->timed_out = true;
     job_cancel(j, "the job exceeded its timeout-minutes");
+    free(j->cancel_reason);
+    j->cancel_reason = xstrdup("the job exceeded its timeout-minutes");
 }
 
 struct job *job_new(const struct job_host *host, struct job_spec *spec,
@@ -1514,6 +1566,12 @@ struct job *job_new(const struct job_host *host, struct job_spec *spec,
     j->host = host;
     j->spec = *spec;
     memset(spec, 0, sizeof(*spec));
+    if (j->spec.name) {
+        char *name = masked(j, j->spec.name);
+
+        free(j->spec.name);
+        j->spec.name = name;
+    }
     j->done = done;
     j->done_ud = ud;
     j->file_env = json_object();
@@ -1577,6 +1635,22 @@ static void eval_outputs(struct job *j)
                 ferr_format(&err, msg, sizeof(msg)));
             continue;
         }
+        {
+            /* as on GitHub: an output that holds a secret is dropped */
+            struct buf m;
+            bool secret;
+
+            buf_init(&m, LIM_EXPR_VALUE_BYTES * 2);
+            secret = mask_line(j->host->mask, buf_span(&b), &m) != FERR_OK ||
+                     m.len != b.len || memcmp(buf_cstr(&m), buf_cstr(&b),
+                                              b.len) != 0;
+            buf_release(&m);
+            if (secret) {
+                say(j, -1, "warning: skip output '%s' since it may contain "
+                    "a secret", outs->keys[i]->str);
+                continue;
+            }
+        }
         json_object_set_new(j->outputs, outs->keys[i]->str,
                             json_lossy_stringn(buf_cstr(&b), b.len));
     }
@@ -1592,8 +1666,18 @@ static void finish_job(struct job *j)
 
     post_steps(j);
     eval_outputs(j);
-    /* no process of the job survives it: orphans of every step die */
+    /* no process of the job survives it: orphans of every step die, and
+     * so does whatever left their process groups but kept the job's
+     * tracking id in its environment (as the runner's
+     * RUNNER_TRACKING_ID) */
     kill_ios(j, SIGKILL);
+    if (j->tracking) {
+        char *tag = xasprintf("FERRY_TRACKING_ID=%s", j->tracking);
+
+        while (proc_kill_tagged(tag, SIGKILL) > 0)
+            ;
+        free(tag);
+    }
     for (struct io *io = j->ios; io; io = io->next)
         close_io(io);
     loop_timer_disarm(j->job_timeout);
@@ -1647,6 +1731,9 @@ static enum ferr_code prepare(struct job *j, struct ferr *err)
     j->workspace = xasprintf("%s/workspace", j->dir);
     j->temp = xasprintf("%s/temp", j->dir);
     j->files = xasprintf("%s/files", j->dir);
+    j->tool_cache = xasprintf("%s/tool-cache", j->dir);
+    j->tracking = xasprintf("%s-%d-%s", j->host->run_id, (int)getpid(),
+                            j->spec.key);
     j->summary_path = xasprintf("%s/summary-0.md", j->files);
     uname(&un);
     j->runner = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "name", "ferry",
@@ -1654,7 +1741,7 @@ static enum ferr_code prepare(struct job *j, struct ferr *err)
                           strcmp(un.machine, "aarch64") == 0 ? "ARM64"
                           : strcmp(un.machine, "x86_64") == 0 ? "X64"
                                                               : un.machine,
-                          "temp", j->temp, "tool_cache", j->dir,
+                          "temp", j->temp, "tool_cache", j->tool_cache,
                           "environment", "self-hosted");
     if (j->debug)
         json_object_set_new(j->runner, "debug", json_string("1"));
@@ -1668,12 +1755,11 @@ static enum ferr_code prepare(struct job *j, struct ferr *err)
     rc = workspace_mkdirs(j->temp, err);
     if (!rc)
         rc = workspace_mkdirs(j->files, err);
+    if (!rc)
+        rc = workspace_mkdirs(j->tool_cache, err);
     if (rc)
         return rc;
-    if (j->host->dry_run)
-        rc = workspace_mkdirs(j->workspace, err);
-    else
-        rc = workspace_copy(j->host->repo_root, j->workspace, false, err);
+    rc = workspace_copy(j->host->repo_root, j->workspace, false, err);
     if (rc)
         return rc;
     event = json_dumps(json_object_get(j->github, "event"), JSON_INDENT(2));
@@ -1752,8 +1838,10 @@ void job_cancel(struct job *j, const char *reason)
         return;
     j->cancelled = true;
     j->status = EXPR_CANCELLED;
-    if (reason)
-        say(j, -1, "%s", reason);
+    if (reason) {
+        j->cancel_reason = xstrdup(reason);
+        say(j, -1, "cancelled: %s", reason);
+    }
     st = current_step(j);
     if (st && st->pid)
         terminate_step(j, st);
@@ -1816,8 +1904,11 @@ void job_free(struct job *j)
     free(j->workspace);
     free(j->temp);
     free(j->files);
+    free(j->tool_cache);
+    free(j->tracking);
     free(j->summary_path);
     free(j->group);
+    free(j->cancel_reason);
     json_decref(j->github);
     json_decref(j->env);
     json_decref(j->file_env);

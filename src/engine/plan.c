@@ -149,6 +149,17 @@ static json_t *repository_json(const char *full, const char *default_branch)
 }
 
 /* The payload GitHub would send for @event at the repository's HEAD. */
+/* The ref the repository is at: its branch, else a tag at a detached
+ * HEAD, else NULL.  Heap string. */
+static char *checkout_ref(const struct repo_info *ri)
+{
+    if (ri->ref)
+        return xstrdup(ri->ref);
+    if (ri->ntags > 0)
+        return xasprintf("refs/tags/%s", ri->tags[0]);
+    return NULL;
+}
+
 static json_t *synth_payload(const struct plan *p, const char *full,
                              const char *actor)
 {
@@ -161,8 +172,10 @@ static json_t *synth_payload(const struct plan *p, const char *full,
     json_object_set_new(o, "repository", repository_json(full, dflt));
     json_object_set_new(o, "sender", json_pack("{s:s}", "login", actor));
     if (strcmp(p->event, "push") == 0) {
-        char *ref = ri->ref ? xstrdup(ri->ref)
-                            : xasprintf("refs/heads/%s", branch);
+        char *ref = checkout_ref(ri);
+
+        if (!ref)
+            ref = xasprintf("refs/heads/%s", branch);
 
         json_object_set_new(o, "ref", json_string(ref));
         json_object_set_new(o, "before", json_string(ri->before[0] ? ri->before
@@ -191,14 +204,25 @@ static json_t *synth_payload(const struct plan *p, const char *full,
                       "", "head", "ref", branch, "sha", sha, "label", branch,
                       "base", "ref", dflt, "sha", sha));
     } else if (strcmp(p->event, "workflow_dispatch") == 0) {
-        char *ref = ri->ref ? xstrdup(ri->ref)
-                            : xasprintf("refs/heads/%s", branch);
+        char *ref = checkout_ref(ri);
+
+        if (!ref)
+            ref = xasprintf("refs/heads/%s", branch);
 
         json_object_set_new(o, "ref", json_string(ref));
         json_object_set_new(o, "inputs", json_object());
         free(ref);
     }
     return o;
+}
+
+/* GitHub's schedule payload names the cron that fired: the first one. */
+static void schedule_payload(json_t *payload, const struct wf *wf)
+{
+    const struct wf_trigger *t = wf_trigger_find(wf, "schedule");
+
+    if (t && t->crons.n && !json_object_get(payload, "schedule"))
+        json_object_set_new(payload, "schedule", json_string(t->crons.v[0]));
 }
 
 static const char *jstr(const json_t *o, const char *path)
@@ -257,9 +281,10 @@ static json_t *github_ctx(const struct plan *p, const struct plan_wf *pw,
     } else {
         ref = jstr(ev, "ref");
         if (!ref) {
-            ref_buf = p->repo.ref ? xstrdup(p->repo.ref)
-                      : xasprintf("refs/heads/%s",
-                                  str_or(p->repo.branch, "main"));
+            ref_buf = checkout_ref(&p->repo);
+            if (!ref_buf)
+                ref_buf = xasprintf("refs/heads/%s",
+                                    str_or(p->repo.branch, "main"));
             ref = ref_buf;
         }
         sha = str_or(jstr(ev, "after"), sha);
@@ -659,6 +684,9 @@ enum ferr_code plan_build(const struct run_opts *opts, struct plan **out,
             }
             if (strcmp(p->event, "workflow_dispatch") == 0 && pw->triggered)
                 json_object_set(p->payload, "inputs", pw->inputs);
+            if (strcmp(p->event, "schedule") == 0 && pw->triggered &&
+                !opts->event_payload)
+                schedule_payload(p->payload, pw->wf);
             pw->github = github_ctx(p, pw, full, actor, run_id);
         }
     }

@@ -56,6 +56,7 @@ struct tmpl {
     size_t ndone;
     unsigned max_parallel;    /* 0 = no limit */
     bool fail_fast;
+    bool after_cancel;        /* activated after the run was cancelled */
     json_t *outputs;
     json_t *cells;            /* matrix cells, or NULL without a matrix */
 };
@@ -72,8 +73,18 @@ struct cgroup {
     struct inst *pending;
 };
 
+/* Workflow-level concurrency: one workflow of a group at a time. */
+enum wcstate { WC_FREE, WC_WAIT, WC_RUN, WC_DONE };
+
+struct wfconc {
+    char *group;              /* NULL: no concurrency key */
+    bool cancel_in_progress;
+    enum wcstate state;
+};
+
 struct run {
     const struct run_opts *opts;
+    struct wfconc *wfc;       /* per workflow */
     struct plan *plan;
     struct loop *loop;
     struct tmpl **tmpls;      /* per workflow */
@@ -379,6 +390,7 @@ static void activate(struct tmpl *t)
         in->index = i;
     }
     t->state = T_ACTIVE;
+    t->after_cancel = r->cancelled; /* it chose to run anyway: always() */
     t->cells = cells; /* jobs are created when they start */
 done:
     json_decref(ctx);
@@ -427,7 +439,7 @@ static void cancel_unstarted(struct inst *in, const char *why)
     json_t *ctx = tmpl_ctx(t, needs);
     char *name;
 
-    json_object_set(ctx, "matrix", cell ? cell : json_object());
+    json_object_set_new(ctx, "matrix", cell ? json_incref(cell) : json_object());
     name = inst_name(t, ctx, cell);
     in->started = true;
     in->finished = true;
@@ -464,8 +476,8 @@ static void on_job_done(void *ud, struct job *j)
             if (o == in || o->finished)
                 continue;
             if (o->started)
-                job_cancel(o->job, "cancelled: another job of the matrix "
-                                   "failed (fail-fast)");
+                job_cancel(o->job, "another job of the matrix failed "
+                                   "(fail-fast)");
             else
                 cancel_unstarted(o, "another job of the matrix failed "
                                     "(fail-fast)");
@@ -527,15 +539,15 @@ static bool concurrency_allows(struct inst *in, json_t *ctx)
             struct inst *old = g->pending;
 
             old->waiting_group = false;
-            cancel_unstarted(old, "cancelled: a newer job joined its "
-                                  "concurrency group");
+            cancel_unstarted(old, "a newer job joined its concurrency "
+                                  "group");
         }
         g->pending = in;
         in->waiting_group = true;
         if (in->cancel_in_progress)
             job_cancel(g->running->job,
-                       "cancelled: a newer job of its concurrency group "
-                       "started (cancel-in-progress)");
+                       "a newer job of its concurrency group started "
+                       "(cancel-in-progress)");
     }
     return false;
 }
@@ -556,7 +568,7 @@ static bool start_inst(struct inst *in)
                          (json_int_t)t->ninst, "max-parallel",
                          (json_int_t)(t->max_parallel ? t->max_parallel
                                                       : t->ninst));
-    json_object_set(ctx, "matrix", cell ? cell : json_object());
+    json_object_set_new(ctx, "matrix", cell ? json_incref(cell) : json_object());
     json_object_set(ctx, "strategy", strategy);
     if (!concurrency_allows(in, ctx)) {
         json_decref(strategy);
@@ -596,6 +608,144 @@ static bool start_inst(struct inst *in)
 
 /* ---------- the schedule ---------- */
 
+/* Finish every job of workflow @w that has not finished, as cancelled. */
+static void wf_cancel(struct run *r, size_t w, const char *why)
+{
+    for (size_t i = 0; i < r->ntmpls[w]; i++) {
+        struct tmpl *t = &r->tmpls[w][i];
+
+        if (!t->selected)
+            continue;
+        if (t->state == T_WAIT) {
+            tmpl_finish(t, RES_CANCELLED, why);
+            continue;
+        }
+        for (size_t k = 0; t->state == T_ACTIVE && k < t->ninst; k++) {
+            struct inst *in = &t->insts[k];
+
+            if (!in->started)
+                cancel_unstarted(in, why);
+            else if (!in->finished)
+                job_cancel(in->job, why);
+        }
+    }
+}
+
+static bool wf_finished(struct run *r, size_t w)
+{
+    for (size_t i = 0; i < r->ntmpls[w]; i++)
+        if (r->tmpls[w][i].selected && r->tmpls[w][i].state != T_DONE)
+            return false;
+    return true;
+}
+
+/* Let waiting workflows into their concurrency group: the group runs one
+ * workflow; one more waits; a newer waiter replaces (cancels) the older,
+ * and with cancel-in-progress the newcomer cancels the running one. */
+static void wf_gate(struct run *r)
+{
+    for (size_t w = 0; w < r->plan->n; w++) {
+        struct wfconc *c = &r->wfc[w];
+
+        if (c->state == WC_RUN && wf_finished(r, w))
+            c->state = WC_DONE;
+    }
+    for (size_t w = 0; w < r->plan->n; w++) {
+        struct wfconc *c = &r->wfc[w];
+        bool busy = false;
+
+        if (c->state != WC_WAIT)
+            continue;
+        for (size_t v = 0; v < r->plan->n; v++) {
+            struct wfconc *o = &r->wfc[v];
+
+            if (v == w || !o->group || strcmp(o->group, c->group) != 0)
+                continue;
+            if (o->state == WC_RUN)
+                busy = true;
+        }
+        if (!busy)
+            c->state = WC_RUN;
+    }
+}
+
+/* Evaluate each workflow's concurrency group and queue the workflows
+ * in file order, as runs queued one after another would be. */
+static void wf_queue(struct run *r)
+{
+    r->wfc = xcalloc(r->plan->n + 1, sizeof(*r->wfc));
+    for (size_t w = 0; w < r->plan->n; w++) {
+        struct plan_wf *pw = &r->plan->wfs[w];
+        const struct node *c = pw->wf ? pw->wf->concurrency : NULL;
+        const struct node *gn;
+        const struct node *cip;
+        struct expr_env e;
+        json_t *ctx;
+        struct buf b;
+        bool selected = false;
+
+        for (size_t i = 0; i < r->ntmpls[w]; i++)
+            selected |= r->tmpls[w][i].selected;
+        if (!c || !selected)
+            continue;
+        gn = c->kind == NODE_MAP ? node_get(c, "group", NULL) : c;
+        cip = c->kind == NODE_MAP ? node_get(c, "cancel-in-progress", NULL)
+                                  : NULL;
+        ctx = json_pack("{s:O, s:O, s:O}", "github", pw->github, "inputs",
+                        pw->inputs, "vars", r->opts->vars);
+        expr_env_of(&e, ctx, EXPR_OK);
+        buf_init(&b, 4096);
+        if (gn && gn->kind == NODE_SCALAR &&
+            expr_interp(&e, span_of(gn->str, gn->len), &gn->pos, &b, NULL) ==
+                FERR_OK && b.len)
+            r->wfc[w].group = xstrndup(buf_cstr(&b), b.len);
+        buf_release(&b);
+        if (cip && cip->kind == NODE_SCALAR) {
+            json_t *v = NULL;
+
+            if (expr_interp_value(&e, span_of(cip->str, cip->len), &cip->pos,
+                                  &v, NULL) == FERR_OK)
+                r->wfc[w].cancel_in_progress =
+                    json_is_string(v)
+                        ? strcmp(json_string_value(v), "true") == 0
+                        : expr_truthy(v);
+            json_decref(v);
+        }
+        json_decref(ctx);
+        if (!r->wfc[w].group)
+            continue;
+        r->wfc[w].state = WC_WAIT;
+    }
+    /* walk each group in file order: the first runs, the last waits,
+     * the ones between are replaced */
+    for (size_t w = 0; w < r->plan->n; w++) {
+        struct wfconc *c = &r->wfc[w];
+        size_t last = w;
+        bool first = true;
+
+        if (c->state != WC_WAIT)
+            continue;
+        for (size_t v = 0; v < w; v++)
+            if (r->wfc[v].group && strcmp(r->wfc[v].group, c->group) == 0)
+                first = false;
+        if (!first)
+            continue;
+        for (size_t v = w + 1; v < r->plan->n; v++)
+            if (r->wfc[v].group && strcmp(r->wfc[v].group, c->group) == 0)
+                last = v;
+        for (size_t v = w + 1; v < last; v++)
+            if (r->wfc[v].group && strcmp(r->wfc[v].group, c->group) == 0) {
+                r->wfc[v].state = WC_DONE;
+                wf_cancel(r, v, "a newer run joined its concurrency group");
+            }
+        if (last != w && r->wfc[last].cancel_in_progress) {
+            c->state = WC_DONE;
+            wf_cancel(r, w, "a newer run of its concurrency group started "
+                            "(cancel-in-progress)");
+        }
+    }
+}
+
 static bool all_done(struct run *r)
 {
     for (size_t w = 0; w < r->plan->n; w++)
@@ -614,7 +764,10 @@ static void schedule(struct run *r)
 
     while (progress) {
         progress = false;
+        wf_gate(r);
         for (size_t w = 0; w < r->plan->n; w++) {
+            if (r->wfc[w].state == WC_WAIT)
+                continue;
             for (size_t i = 0; i < r->ntmpls[w]; i++) {
                 struct tmpl *t = &r->tmpls[w][i];
                 bool ready = t->selected && t->state == T_WAIT;
@@ -637,7 +790,7 @@ static void schedule(struct run *r)
 
                     if (in->started)
                         continue;
-                    if (r->cancelled) {
+                    if (r->cancelled && !t->after_cancel) {
                         cancel_unstarted(in, "the run was cancelled");
                         progress = true;
                         continue;
@@ -782,6 +935,9 @@ static void free_run(struct run *r)
     }
     free(r->tmpls);
     free(r->ntmpls);
+    for (size_t i = 0; r->wfc && i < r->plan->n; i++)
+        free(r->wfc[i].group);
+    free(r->wfc);
     for (size_t i = 0; i < r->ngroups; i++)
         free(r->groups[i].name);
     free(r->groups);
@@ -880,8 +1036,8 @@ enum ferr_code run_workflows(const struct run_opts *opts, struct diags *diags,
     if (rc)
         goto done;
     r->slots = opts->slots ? opts->slots : ncpus();
-    if (r->slots < 2)
-        r->slots = 2;
+    if (!opts->slots && r->slots < 2)
+        r->slots = 2; /* jobs mostly wait on children, not on a CPU */
     r->host.loop = r->loop;
     r->host.sink = &opts->sink;
     r->host.store = r->store;
@@ -910,6 +1066,7 @@ enum ferr_code run_workflows(const struct run_opts *opts, struct diags *diags,
     ev.step = -1;
     event_emit(&opts->sink, &ev);
     emit_skips(r);
+    wf_queue(r);
     schedule(r);
     if (!all_done(r))
         rc = loop_run(r->loop);

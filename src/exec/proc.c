@@ -175,9 +175,20 @@ static _Noreturn void child(const struct plan *p)
     setpgid(0, 0);
     /* ignored signals stay ignored across execve; handled ones do not,
      * but reset those too so none can run in the child before exec */
-    for (sig = 1; sig < NSIG; sig++)
-        if (sig != SIGKILL && sig != SIGSTOP)
-            (void)sigaction(sig, &p->dfl, NULL); /* EINVAL for libc's */
+    for (sig = 1; sig < NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP)
+            continue;
+        if (sigaction(sig, &p->dfl, NULL) != 0) {
+            /* glibc refuses its own signals (32, 33), yet a parent such
+             * as make can leave them ignored; the kernel takes an
+             * all-zero sigaction (SIG_DFL, no flags, empty mask) in any
+             * architecture's layout */
+            unsigned long ksa[4] = { 0, 0, 0, 0 };
+
+            (void)syscall(SYS_rt_sigaction, sig, ksa, NULL,
+                          sizeof(unsigned long));
+        }
+    }
     sigprocmask(SIG_SETMASK, &p->mask, NULL);
     err_fd = lift(p->err_fd);
     if (err_fd < 0)
@@ -407,7 +418,47 @@ static bool read_stat(const char *pidname, struct pinfo *pi)
     return true;
 }
 
+/* Does /proc/PID/environ hold exactly the entry @tag ("NAME=value")? */
+static bool has_env_entry(pid_t pid, const char *tag)
+{
+    char path[64];
+    char buf[65536];
+    size_t len = strlen(tag);
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    for (ssize_t i = 0; i < n;) {
+        size_t e = strlen(buf + i);
+
+        if (e == len && memcmp(buf + i, tag, len) == 0)
+            return true;
+        i += (ssize_t)e + 1;
+    }
+    return false;
+}
+
+static int kill_descendants(int sig, const char *tag);
+
 int proc_kill_descendants(int sig)
+{
+    return kill_descendants(sig, NULL);
+}
+
+int proc_kill_tagged(const char *tag, int sig)
+{
+    return kill_descendants(sig, tag);
+}
+
+static int kill_descendants(int sig, const char *tag)
 {
     struct pinfo *ps = NULL;
     size_t n = 0;
@@ -453,7 +504,8 @@ int proc_kill_descendants(int sig)
             if (ps[i].ppid != parent || ps[i].pid == self)
                 continue;
             queue[qlen++] = ps[i].pid;
-            if (!ps[i].zombie && kill(ps[i].pid, sig) == 0)
+            if (!ps[i].zombie && (!tag || has_env_entry(ps[i].pid, tag)) &&
+                kill(ps[i].pid, sig) == 0)
                 count++;
         }
     }

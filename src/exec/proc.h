@@ -71,4 +71,13 @@ void proc_become_subreaper(void);
  */
 int proc_kill_descendants(int sig);
 
+/**
+ * Like proc_kill_descendants, but only descendants whose environment
+ * holds the exact entry @tag ("NAME=value") — how a job finds processes
+ * that left its process groups (setsid) but inherited its tracking id.
+ * Only the first 64 KiB of each environment is read.  Returns how many
+ * were signalled; call again until it returns 0.
+ */
+int proc_kill_tagged(const char *tag, int sig);
+
 #endif

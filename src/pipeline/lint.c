@@ -46,6 +46,9 @@ enum {
 /* Work units for one workflow: far above any real file, low enough that
  * aliases repeating a big value cannot make lint crawl. */
 #define LINT_BUDGET (4 * (size_t)LIM_YAML_NODES)
+/* An expression is parsed twice (check, refs): it costs more than a
+ * value. */
+#define EXPR_UNITS 8
 #define MATRIX_KEYS_MAX 1000
 
 /* Where a scalar sits: what its expressions may use and what they may
@@ -105,6 +108,9 @@ static bool same_file(const char *a, const char *b)
  * linter visit a shared node once per use). */
 static void vreport(struct lint *L, enum diag_level lvl, const struct pos *at,
                     const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+static void vreport(struct lint *L, enum diag_level lvl, const struct pos *at,
+                    const char *fmt, va_list ap)
 {
     char msg[1024];
     struct pos none = { NULL, 0, 0 };
@@ -146,7 +152,8 @@ static void report_ferr(struct lint *L, const struct ferr *e)
         report(L, DIAG_ERROR, &e->pos, "%s", e->msg);
 }
 
-/* Charge @units of work (a value, an expression, 256 bytes of text);
+/* Charge @units of work (1 for a value or 256 bytes of text,
+ * EXPR_UNITS for an expression);
  * false once the budget is gone, which is reported once. */
 static bool spend(struct lint *L, size_t units)
 {
@@ -274,41 +281,41 @@ static void on_ref(void *ud, const char *path)
     if (s->script && (L->flags & LINT_SECURITY) && untrusted(path)) {
         pos = at_pos(x);
         report(L, DIAG_ERROR, &pos,
-                  "script injection: untrusted '%s' is expanded into '%s'; "
-                  "pass it through an environment variable instead "
-                  "(env: VALUE: ${{ %s }}, then use \"$VALUE\")",
-                  path, s->script, path);
+               "script injection: untrusted '%s' is expanded into '%s'; "
+               "pass it through an environment variable instead "
+               "(env: VALUE: ${{ %s }}, then use \"$VALUE\")",
+               path, s->script, path);
     }
     if (!component(path, 1, c1, sizeof(c1)) || strcmp(c1, "*") == 0)
         return;
     if (j && starts_nocase(path, "needs.") && !job_needs(j, c1)) {
         pos = at_pos(x);
         report(L, DIAG_WARNING, &pos,
-                  "'needs.%s' is used but job '%s' does not list '%s' in "
-                  "'needs'", c1, j->id, c1);
+               "'needs.%s' is used but job '%s' does not list '%s' in "
+               "'needs'", c1, j->id, c1);
     } else if (j && starts_nocase(path, "steps.") &&
                !step_defined(j, s->nsteps, c1)) {
         pos = at_pos(x);
         report(L, DIAG_WARNING, &pos,
-                  "'steps.%s' refers to no step with id '%s' %s job '%s'",
-                  c1, c1, s->nsteps == ALL_STEPS ? "in" : "before this in",
-                  j->id);
+               "'steps.%s' refers to no step with id '%s' %s job '%s'",
+               c1, c1, s->nsteps == ALL_STEPS ? "in" : "before this in",
+               j->id);
     } else if (j && starts_nocase(path, "matrix.") && L->mknown &&
                !matrix_key(L, c1)) {
         pos = at_pos(x);
         if (!j->matrix)
             report(L, DIAG_WARNING, &pos,
-                      "'matrix.%s' is used but job '%s' has no matrix", c1,
-                      j->id);
+                   "'matrix.%s' is used but job '%s' has no matrix", c1,
+                   j->id);
         else
             report(L, DIAG_WARNING, &pos,
-                      "'matrix.%s' is not defined in the matrix of job '%s'",
-                      c1, j->id);
+                   "'matrix.%s' is not defined in the matrix of job '%s'",
+                   c1, j->id);
     } else if (starts_nocase(path, "jobs.") && (s->ctx & CTX(JOBS)) &&
                !wf_job_find(L->wf, c1)) {
         pos = at_pos(x);
         report(L, DIAG_WARNING, &pos,
-                  "'jobs.%s' refers to a job that does not exist", c1);
+               "'jobs.%s' refers to a job that does not exist", c1);
     }
 }
 
@@ -366,8 +373,9 @@ static void check_expr(struct lint *L, const struct site *s,
         return;
     }
     ferr_clear(&e);
-    if (expr_refs(inner, on_ref, &x, &e))
-        return; /* expr_check accepted it; nothing more to say */
+    /* expr_check accepted it, so a failure here has nothing to add */
+    if (expr_refs(inner, on_ref, &x, &e) != FERR_OK)
+        ferr_clear(&e);
 }
 
 struct scan_state {
@@ -388,7 +396,7 @@ static int on_expr(void *ud, struct span inner, size_t off)
     size_t dollar;
     const char *close;
 
-    if (!spend(st->L, 1)) {
+    if (!spend(st->L, EXPR_UNITS)) {
         st->stopped = true;
         return 1;
     }
@@ -411,8 +419,8 @@ static int on_expr(void *ud, struct span inner, size_t off)
     return 0;
 }
 
-/* Check every ${{ }} in scalar @n; returns the scan state for callers
- * that care where the expressions were. */
+/* Check every ${{ }} in scalar @n; @st tells callers how many there were
+ * and where. */
 static void check_scalar(struct lint *L, const struct site *s,
                          const struct node *n, struct scan_state *st)
 {
@@ -483,7 +491,7 @@ static void check_cond(struct lint *L, const struct site *s,
         return;
     }
     check_scalar(L, s, n, &st);
-    if (st.count == 0)
+    if (st.count == 0 || st.stopped)
         return;
     t = span_trim(span_of(n->str, st.first));
     if (st.count > 1 || t.len ||
@@ -491,9 +499,9 @@ static void check_cond(struct lint *L, const struct site *s,
         struct pos pos = node_pos_at(n, 0);
 
         report(L, DIAG_WARNING, &pos,
-                  "'if' has text outside ${{ }}, so it is a non-empty "
-                  "string and always true; put the whole condition inside "
-                  "one ${{ }}");
+               "'if' has text outside ${{ }}, so it is a non-empty "
+               "string and always true; put the whole condition inside "
+               "one ${{ }}");
     }
 }
 
@@ -508,7 +516,7 @@ static void no_expr(struct lint *L, const struct node *n, const char *key)
     p = memmem(n->str, n->len, "${{", 3);
     pos = node_pos_at(n, (size_t)(p - n->str));
     report(L, DIAG_ERROR, &pos, "expressions are not allowed in '%s'",
-              key);
+           key);
 }
 
 /* ---- workflow level ---- */
@@ -584,7 +592,7 @@ struct graph {
 
 /* Job ids sorted, for resolving needs in O(log n). */
 struct job_ids {
-    size_t *index;       /* index[i]: position in wf->jobs of ids[i] */
+    size_t *index;       /* positions in wf->jobs, sorted by id */
     size_t n;
 };
 
@@ -645,7 +653,7 @@ static void report_cycle(struct lint *L, struct graph *g, size_t from,
         rc = buf_adds(&b, wf->jobs[to].id);
     if (rc)
         report(L, DIAG_ERROR, &pos, "cycle in needs through job '%s'",
-                  wf->jobs[to].id);
+               wf->jobs[to].id);
     else
         report(L, DIAG_ERROR, &pos, "%s", buf_cstr(&b));
     buf_release(&b);
@@ -821,8 +829,8 @@ static void lint_matrix(struct lint *L, const struct wf_job *j)
         dims = true;
         if (v->n == 0) {
             report(L, DIAG_ERROR, &v->pos,
-                      "matrix '%.*s' of job '%s' has no values",
-                      NODE_ARGS(k), j->id);
+                   "matrix '%.*s' of job '%s' has no values",
+                   NODE_ARGS(k), j->id);
             bad = true;
         }
     }

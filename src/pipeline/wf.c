@@ -65,6 +65,9 @@ static bool seen(const struct diags *d, enum diag_level lvl,
 
 static void vreport(struct ld *l, enum diag_level lvl, enum ferr_code code,
                     const struct pos *at, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
+static void vreport(struct ld *l, enum diag_level lvl, enum ferr_code code,
+                    const struct pos *at, const char *fmt, va_list ap)
 {
     char msg[512];
 
@@ -415,7 +418,7 @@ static void load_defaults(struct ld *l, const struct node *map,
 {
     const struct node *d = get_map(l, map, "defaults");
     const struct node *run;
-    char buf[160];
+    char buf[256];
 
     *out_shell = NULL;
     *out_wd = NULL;
@@ -440,7 +443,7 @@ static const struct node *load_concurrency(struct ld *l,
                                            const char *where)
 {
     const struct node *n = node_get(map, "concurrency", NULL);
-    char buf[160];
+    char buf[256];
 
     if (!n || node_is_null(n))
         return NULL;
@@ -1018,7 +1021,7 @@ static void load_matrix(struct ld *l, const struct node *m)
 static void load_strategy(struct ld *l, struct wf_job *j, const char *where)
 {
     const struct node *s = get_map(l, j->node, "strategy");
-    char buf[160];
+    char buf[256];
 
     if (!s)
         return;
@@ -1038,7 +1041,7 @@ static void load_container(struct ld *l, const struct node *c,
                            const char *what, bool need_image)
 {
     const struct node *cred;
-    char buf[160];
+    char buf[256];
     struct wf_strs tmp;
 
     if (is_scalar(c)) {
@@ -1071,7 +1074,7 @@ static void load_runs_on(struct ld *l, const struct node *n,
                          const char *where)
 {
     struct wf_strs tmp;
-    char buf[160];
+    char buf[256];
 
     if (n->kind == NODE_MAP) {
         snprintf(buf, sizeof(buf), "'runs-on' of %s", where);
@@ -1090,7 +1093,7 @@ static void load_runs_on(struct ld *l, const struct node *n,
 static void load_environment(struct ld *l, const struct node *n,
                              const char *where)
 {
-    char buf[160];
+    char buf[256];
 
     if (is_scalar(n))
         return;

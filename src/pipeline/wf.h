@@ -23,7 +23,7 @@ struct wf_strs {
 
 struct wf_trigger {
     const char *event;          /* "push", "pull_request", "schedule", ... */
-    const struct node *node;    /* the event's value; NULL when given bare */
+    const struct node *node;    /* the event's value; NULL when bare/null */
     struct wf_strs branches, branches_ignore, tags, tags_ignore;
     struct wf_strs paths, paths_ignore, types;
     struct wf_strs crons;       /* schedule: each `- cron:` string */
@@ -100,9 +100,12 @@ struct wf {
  * Parse @src (the bytes of @path) into a workflow allocated in @a.
  * Structural problems go to @diags: wrong types and missing required
  * keys (`on`, `jobs`, a step without exactly one of run/uses) are errors;
- * unknown keys are warnings.  Returns FERR_OK when the model is usable
- * (no errors), else FERR_INVALID/FERR_PARSE/FERR_LIMIT with @err set to
- * the first error and *out NULL.  @path is borrowed for positions.
+ * unknown keys and events are warnings (with a "did you mean" hint).
+ * Returns FERR_OK when the model is usable (no errors), else
+ * FERR_INVALID/FERR_PARSE/FERR_LIMIT with @err set to the first error and
+ * *out NULL.  FERR_LIMIT: @src over LIM_WORKFLOW_BYTES, too many jobs or
+ * steps, or aliases that repeat too much of the file.  @path is borrowed
+ * for positions; nodes in the model point into @a.
  */
 enum ferr_code wf_load(struct arena *a, const char *path, struct span src,
                        struct wf **out, struct diags *diags,

@@ -289,10 +289,10 @@ jobs:
 EOF
 ok "invalid matrices: exclude of an unknown key, empty dimension, over 256 jobs" \
     lint_is matrix.yml 1 \
-    "matrix.yml:7:9: error: matrix exclude key 'arch' does not match any key within the matrix" \
+    "matrix.yml:6:7: error: matrix exclude key 'arch' does not match any key within the matrix" \
     "matrix.yml:16:13: error: matrix 'os' of job 'empty' has no values" \
     "matrix.yml:18:19: warning: 'matrix.osx' is not defined in the matrix of job 'empty'" \
-    "matrix.yml:23:9: error: matrix expands to more than 256 jobs"
+    "matrix.yml:22:7: error: matrix expands to more than 256 jobs"
 
 # --- script injection ---
 cat >"$W/inject.yml" <<'EOF'

@@ -80,7 +80,7 @@ t_fail_status() {
 ok "a failing step exits 1 and fails the job" t_fail_status
 
 t_fail_skips() {
-    out_has "[Fail/j] - later (skipped)" && out_lacks "later-ran"
+    out_has "[Fail/j] - later (skipped)" && out_lacks "| later-ran"
 }
 ok "steps after a failed step are skipped" t_fail_skips
 

@@ -111,7 +111,7 @@ t_fail_fast() {
     t0=$(date +%s)
     run_ferry run -C "$F" --slots 4
     t1=$(date +%s)
-    status_is 1 && out_lacks "finished" &&
+    status_is 1 && out_lacks "| slow1 finished" && out_lacks "| slow2 finished" &&
         out_matches '^\[FF/m \(bad\)\] ✗ job failure' &&
         out_matches '^\[FF/m \(slow1\)\] ⊘ job cancelled' &&
         out_matches '^\[FF/m \(slow2\)\] ⊘ job cancelled' &&
@@ -126,7 +126,7 @@ t_fail_fast_unstarted() {
         "$F/.github/workflows/ff.yml"
     commit "$F" "max-parallel 1"
     run_ferry run -C "$F" --slots 4
-    status_is 1 && out_lacks "finished" &&
+    status_is 1 && out_lacks "| slow1 finished" && out_lacks "| slow2 finished" &&
         out_matches '^\[FF/m \(slow1\)\] ⊘ job cancelled' &&
         out_matches '^\[FF/m \(slow2\)\] ⊘ job cancelled' &&
         out_lacks "[FF/m (slow1)] ▶ job started"

@@ -71,7 +71,7 @@ jobs:
     concurrency: grp
     steps:
       - run: |
-$(locked lock-p first 1.5)
+$(locked lock-p first 3.5)
   second:
     runs-on: ubuntu-latest
     needs: gate1
@@ -91,7 +91,7 @@ $(locked lock-p first 1.5)
   gate2:
     runs-on: ubuntu-latest
     steps:
-      - run: sleep 0.8
+      - run: sleep 1.3
 EOF
 mkrepo "$P"
 
