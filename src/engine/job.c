@@ -674,7 +674,7 @@ static enum ferr_code reset_files(struct job *j, struct ferr *err)
     for (size_t i = 0; i < 4 && !rc; i++) {
         char *p = xasprintf("%s/%s", j->files, names[i]);
 
-        rc = workspace_write_file(p, "", 0, err);
+        rc = workspace_put_file(p, "", 0, err);
         free(p);
     }
     free(j->summary_path);
@@ -1118,7 +1118,7 @@ static enum ferr_code run_script(struct job *j, struct frame *f, json_t *ctx,
         goto done;
     }
     script = xasprintf("%s/step-%d-%zu%s", j->temp, st->number, f->idx, ext);
-    rc = workspace_write_file(script, buf_cstr(&body), body.len, err);
+    rc = workspace_put_file(script, buf_cstr(&body), body.len, err);
     if (rc)
         goto done;
     argv = subst_argv(targv, script);
@@ -1764,7 +1764,7 @@ static enum ferr_code prepare(struct job *j, struct ferr *err)
         return rc;
     event = json_dumps(json_object_get(j->github, "event"), JSON_INDENT(2));
     event_path = xasprintf("%s/event.json", j->dir);
-    rc = workspace_write_file(event_path, event ? event : "{}",
+    rc = workspace_put_file(event_path, event ? event : "{}",
                               event ? strlen(event) : 2, err);
     free(event);
     free(event_path);

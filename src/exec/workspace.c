@@ -659,6 +659,41 @@ done:
     return rc;
 }
 
+/* Write all of @p to @fd; false with errno on failure. */
+static bool write_all(int fd, const void *p, size_t len)
+{
+    size_t off = 0;
+
+    while (off < len) {
+        ssize_t n = write(fd, (const char *)p + off, len - off);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return false;
+        off += (size_t)n;
+    }
+    return true;
+}
+
+enum ferr_code workspace_put_file(const char *path, const void *p, size_t len,
+                                  struct ferr *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    enum ferr_code rc = FERR_OK;
+
+    if (fd < 0)
+        return ferr_set(err, FERR_IO, NULL, "cannot create '%s': %s", path,
+                        strerror(errno));
+    if (!write_all(fd, p, len))
+        rc = ferr_set(err, FERR_IO, NULL, "cannot write '%s': %s", path,
+                      strerror(errno));
+    if (close(fd) < 0 && !rc)
+        rc = ferr_set(err, FERR_IO, NULL, "cannot write '%s': %s", path,
+                      strerror(errno));
+    return rc;
+}
+
 enum ferr_code workspace_write_file(const char *path, const void *p,
                                     size_t len, struct ferr *err)
 {
@@ -666,7 +701,6 @@ enum ferr_code workspace_write_file(const char *path, const void *p,
     const char *slash;
     char *tmp;
     char *dir;
-    size_t off = 0;
     enum ferr_code rc = FERR_OK;
     mode_t mode = 0644;
     int fd;
@@ -681,18 +715,9 @@ enum ferr_code workspace_write_file(const char *path, const void *p,
         free(tmp);
         return rc;
     }
-    while (off < len) {
-        ssize_t n = write(fd, (const char *)p + off, len - off);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = ferr_set(err, FERR_IO, NULL, "cannot write '%s': %s", tmp,
-                          strerror(errno));
-            break;
-        }
-        off += (size_t)n;
-    }
+    if (!write_all(fd, p, len))
+        rc = ferr_set(err, FERR_IO, NULL, "cannot write '%s': %s", tmp,
+                      strerror(errno));
     if (!rc && (fchmod(fd, mode) < 0 || fsync(fd) < 0))
         rc = ferr_set(err, FERR_IO, NULL, "cannot write '%s': %s", tmp,
                       strerror(errno));

@@ -51,6 +51,12 @@ enum ferr_code workspace_read_file(const char *path, size_t max, char **out,
                                    size_t *out_len, struct ferr *err)
     FERR_MUST_CHECK;
 
+/** Create or truncate @path (mode 0644 when new) and write @len bytes:
+ *  no fsync, no rename — for scratch files that die with their job
+ *  (scripts, runner files).  Errors: FERR_IO; @path may be partial. */
+enum ferr_code workspace_put_file(const char *path, const void *p, size_t len,
+                                  struct ferr *err) FERR_MUST_CHECK;
+
 /** Write @len bytes to @path atomically: a temp file in the same
  *  directory, fsync, rename.  An existing file's mode is kept, else 0644.
  *  Errors: FERR_IO; @path is then unchanged. */

@@ -83,8 +83,11 @@ enum ferr_code node_to_json(const struct node *n, json_t **out,
 
 /**
  * Best-effort position of byte @offset inside scalar @n's text, for
- * pointing at an expression inside a value: exact for plain and quoted
- * single-line scalars, line-accurate for block scalars.
+ * pointing at an expression inside a value.  Exact at and after a "${{"
+ * on the same line (the scalar keeps its source text then, so escapes,
+ * folding and indentation are accounted for), and for single-line plain
+ * and quoted scalars without escapes; line-accurate for literal (|)
+ * block scalars.
  */
 struct pos node_pos_at(const struct node *n, size_t offset);
 
