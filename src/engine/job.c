@@ -16,10 +16,10 @@
 #include <unistd.h>
 
 #include "engine/action.h"
-#include "exec/linebuf.h"
+#include "engine/output.h"
 #include "exec/proc.h"
 #include "exec/runfile.h"
-#include "exec/wfcmd.h"
+#include "exec/shell.h"
 #include "exec/workspace.h"
 #include "pipeline/expr.h"
 #include "util/buf.h"
@@ -32,18 +32,6 @@
 #define DEFAULT_JOB_TIMEOUT_MIN 360.0
 
 extern char **environ;
-
-/* One process's output pipe; outlives its step while background
- * processes of the step keep it open. */
-struct io {
-    struct io *next;
-    struct job *job;
-    int fd;              /* -1 once closed */
-    pid_t pgid;
-    int step;            /* top-level step number, -1 after the step */
-    struct linebuf lb;
-    struct wfcmd_state cmds;
-};
 
 /* The step being executed in a frame. */
 struct step_exec {
@@ -58,8 +46,8 @@ struct step_exec {
     json_t *outputs;         /* (owned) */
     char *fail_reason;
     bool timed_out;
-    pid_t pid;               /* running process or 0 */
-    struct io *io;
+    pid_t pid;               /* running process (its group) or 0 */
+    struct outpipe *io;
     struct loop_timer *timeout;
 };
 
@@ -101,18 +89,16 @@ struct job {
     json_t *runner;          /* runner context (owned) */
     json_t *outputs;         /* job outputs (owned) */
     struct frame *top;
-    struct io *ios;
+    struct output out;       /* the job's log */
     struct post *posts;
     enum expr_status status;
     bool cancelled;
     bool timed_out;
     bool finished;
-    bool debug;              /* ACTIONS_STEP_DEBUG */
     int next_step;           /* top-level step counter */
     enum result result;
     enum result outcome;
     uint64_t start_ms;
-    char *group;             /* open ::group:: title */
     char *cancel_reason;     /* why job_cancel was called */
     struct loop_timer *job_timeout;
     struct loop_timer *kill_timer;
@@ -122,6 +108,11 @@ struct job {
 
 static void advance(struct job *j);
 static void finish_job(struct job *j);
+
+static struct step_exec *current_step(struct job *j)
+{
+    return j->top ? &j->top->cur : NULL;
+}
 
 /* ---------- events ---------- */
 
@@ -143,38 +134,6 @@ static void base_event(const struct job *j, struct event *ev,
 static uint64_t now_ms(void)
 {
     return loop_now_ms();
-}
-
-/* Emit one already-masked line. */
-static void emit_line(struct job *j, int step, struct span line)
-{
-    struct event ev;
-
-    base_event(j, &ev, EV_LOG);
-    ev.step = step;
-    ev.group = j->group;
-    ev.text = line;
-    event_emit(j->host->sink, &ev);
-}
-
-/* Mask and emit a line produced by ferry itself or by a step. */
-static void say(struct job *j, int step, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void say(struct job *j, int step, const char *fmt, ...)
-{
-    struct buf raw;
-    struct buf out;
-    va_list ap;
-
-    buf_init(&raw, LIM_LOG_LINE);
-    buf_init(&out, LIM_LOG_LINE * 2);
-    va_start(ap, fmt);
-    if (buf_vaddf(&raw, fmt, ap) == FERR_OK &&
-        mask_line(j->host->mask, buf_span(&raw), &out) == FERR_OK)
-        emit_line(j, step, buf_span(&out));
-    va_end(ap);
-    buf_release(&raw);
-    buf_release(&out);
 }
 
 /* ---------- contexts ---------- */
@@ -431,7 +390,7 @@ static char **build_envp(struct job *j, const struct frame *f,
     setenv_json(env, "RUNNER_ENVIRONMENT", "self-hosted");
     setenv_json(env, "RUNNER_TEMP", j->temp);
     setenv_json(env, "RUNNER_TOOL_CACHE", j->tool_cache);
-    if (j->debug)
+    if (j->out.debug)
         setenv_json(env, "RUNNER_DEBUG", "1");
     setenv_json(env, "FERRY", "true");
     setenv_json(env, "FERRY_RUN_ID", j->host->run_id);
@@ -471,181 +430,6 @@ static void free_envp(char **envp)
     for (char **e = envp; e && *e; e++)
         free(*e);
     free(envp);
-}
-
-/* ---------- output and workflow commands ---------- */
-
-static void close_io(struct io *io)
-{
-    if (io->fd < 0)
-        return;
-    loop_del_fd(io->job->host->loop, io->fd);
-    close(io->fd);
-    io->fd = -1;
-}
-
-static struct step_exec *current_step(struct job *j)
-{
-    return j->top ? &j->top->cur : NULL;
-}
-
-static void handle_cmd(struct job *j, struct io *io, struct wfcmd *c,
-                       struct span raw)
-{
-    struct buf out;
-    struct event ev;
-    struct step_exec *st = current_step(j);
-
-    buf_init(&out, LIM_LOG_LINE * 2);
-    switch (c->kind) {
-    case WFCMD_ADD_MASK:
-        if (mask_add(j->host->mask, buf_span(&c->value)))
-            say(j, io->step, "warning: too many masked values; "
-                "'::add-mask::' ignored");
-        break;
-    case WFCMD_GROUP:
-        free(j->group);
-        j->group = NULL;
-        if (mask_line(j->host->mask, buf_span(&c->value), &out) == FERR_OK) {
-            j->group = xstrndup(out.p ? out.p : "", out.len);
-            emit_line(j, io->step, buf_span(&out));
-        }
-        break;
-    case WFCMD_ENDGROUP:
-        free(j->group);
-        j->group = NULL;
-        break;
-    case WFCMD_ERROR:
-    case WFCMD_WARNING:
-    case WFCMD_NOTICE:
-        if (mask_line(j->host->mask, buf_span(&c->value), &out) == FERR_OK) {
-            const char *line = wfcmd_prop(c, "line");
-            const char *col = wfcmd_prop(c, "col");
-            uint64_t n = 0;
-
-            base_event(j, &ev, EV_ANNOTATION);
-            ev.step = io->step;
-            ev.level = c->kind == WFCMD_ERROR     ? "error"
-                       : c->kind == WFCMD_WARNING ? "warning"
-                                                  : "notice";
-            ev.file = wfcmd_prop(c, "file");
-            if (line && span_to_u64(span_cstr(line), &n) == FERR_OK &&
-                n < UINT32_MAX)
-                ev.line = (uint32_t)n;
-            if (col && span_to_u64(span_cstr(col), &n) == FERR_OK &&
-                n < UINT32_MAX)
-                ev.col = (uint32_t)n;
-            ev.text = buf_span(&out);
-            event_emit(j->host->sink, &ev);
-        }
-        break;
-    case WFCMD_DEBUG:
-        if (j->debug &&
-            mask_line(j->host->mask, buf_span(&c->value), &out) == FERR_OK) {
-            struct buf d;
-
-            buf_init(&d, LIM_LOG_LINE * 2 + 16);
-            if (buf_addf(&d, "[debug] %.*s", (int)out.len, buf_cstr(&out)) ==
-                FERR_OK)
-                emit_line(j, io->step, buf_span(&d));
-            buf_release(&d);
-        }
-        break;
-    case WFCMD_SET_OUTPUT: {
-        const char *name = wfcmd_prop(c, "name");
-
-        if (st && st->outputs && name && *name)
-            json_object_set_new(st->outputs, name,
-                                json_lossy_stringn(buf_cstr(&c->value),
-                                                   c->value.len));
-        break;
-    }
-    case WFCMD_UNKNOWN:
-        if (mask_line(j->host->mask, raw, &out) == FERR_OK)
-            emit_line(j, io->step, buf_span(&out));
-        break;
-    default:
-        break;
-    }
-    buf_release(&out);
-}
-
-static int on_line(void *ud, struct span line)
-{
-    struct io *io = ud;
-    struct job *j = io->job;
-    struct wfcmd c;
-    struct buf out;
-
-    wfcmd_init(&c);
-    if (wfcmd_feed(&io->cmds, line, &c)) {
-        handle_cmd(j, io, &c, line);
-    } else {
-        buf_init(&out, LIM_LOG_LINE * 4);
-        if (mask_line(j->host->mask, line, &out) == FERR_OK)
-            emit_line(j, io->step, buf_span(&out));
-        buf_release(&out);
-    }
-    wfcmd_release(&c);
-    return 0;
-}
-
-/* Read what is there; close on EOF.  @budget bounds the bytes taken in
- * one go so a chatty process cannot starve the loop. */
-static void pump(struct io *io, size_t budget)
-{
-    char buf[65536];
-
-    while (io->fd >= 0 && budget > 0) {
-        ssize_t n = read(io->fd, buf, sizeof(buf));
-
-        if (n > 0) {
-            linebuf_feed(&io->lb, buf, (size_t)n, on_line, io);
-            budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
-            return;
-        linebuf_finish(&io->lb, on_line, io);
-        close_io(io);
-    }
-}
-
-static void on_readable(struct loop *l, int fd, unsigned events, void *ud)
-{
-    (void)l;
-    (void)fd;
-    (void)events;
-    pump(ud, 1024 * 1024);
-}
-
-static struct io *io_new(struct job *j, int fd, pid_t pgid, int step)
-{
-    struct io *io = xcalloc(1, sizeof(*io));
-
-    io->job = j;
-    io->fd = fd;
-    io->pgid = pgid;
-    io->step = step;
-    linebuf_init(&io->lb);
-    wfcmd_state_init(&io->cmds);
-    io->next = j->ios;
-    j->ios = io;
-    if (loop_add_fd(j->host->loop, fd, LOOP_READ, on_readable, io)) {
-        close(fd);
-        io->fd = -1;
-    }
-    return io;
-}
-
-/* Kill every process group any step of this job started. */
-static void kill_ios(struct job *j, int sig)
-{
-    for (struct io *io = j->ios; io; io = io->next)
-        if (io->pgid > 0)
-            proc_signal_group(io->pgid, sig);
 }
 
 /* ---------- runner files ---------- */
@@ -784,7 +568,7 @@ static void complete_step(struct job *j, struct frame *f, enum result outcome)
                                       "outcome", result_name(outcome),
                                       "conclusion", result_name(concl)));
     if (st->fail_reason && outcome != RES_SUCCESS)
-        say(j, st->number, "%s: %s", outcome == RES_CANCELLED
+        output_say(&j->out, st->number, "%s: %s", outcome == RES_CANCELLED
                                          ? "cancelled" : "error",
             st->fail_reason);
     if (st->top) {
@@ -798,10 +582,12 @@ static void complete_step(struct job *j, struct frame *f, enum result outcome)
             ev.text = span_cstr(st->fail_reason);
         event_emit(j->host->sink, &ev);
     } else if (outcome != RES_SKIPPED) {
-        say(j, st->number, "%s %s (%s)",
+        output_say(&j->out, st->number, "%s %s (%s)",
             concl == RES_SUCCESS ? "\xe2\x9c\x93" : "\xe2\x9c\x97", st->name,
             result_name(outcome));
     }
+    if (j->out.set_output == st->outputs)
+        j->out.set_output = NULL;
     step_release(st);
     f->idx++;
 }
@@ -821,17 +607,17 @@ static void on_kill_timer(struct loop *l, struct loop_timer *t, void *ud)
 
     (void)l;
     (void)t;
-    kill_ios(j, SIGKILL);
+    output_signal_groups(&j->out, SIGKILL);
 }
 
 /* SIGTERM the running step's group, SIGKILL after the grace period. */
 static void terminate_step(struct job *j, struct step_exec *st)
 {
-    if (!st->pid || !st->io)
+    if (!st->pid)
         return;
-    proc_signal_group(st->io->pgid, SIGTERM);
+    proc_signal_group(st->pid, SIGTERM);
     /* a process stopped by a signal cannot act on SIGTERM */
-    proc_signal_group(st->io->pgid, SIGCONT);
+    proc_signal_group(st->pid, SIGCONT);
     if (!j->kill_timer)
         j->kill_timer = loop_timer_new(j->host->loop, on_kill_timer, j);
     loop_timer_arm(j->kill_timer, KILL_GRACE_MS);
@@ -860,11 +646,8 @@ static void on_step_exit(void *ud, int status)
 
     st->pid = 0;
     loop_timer_disarm(st->timeout);
-    if (st->io) {
-        pump(st->io, 64u * 1024 * 1024);
-        linebuf_finish(&st->io->lb, on_line, st->io);
-        st->io->step = -1; /* what background processes print later */
-    }
+    if (st->io)
+        output_pipe_exited(st->io, 64u * 1024 * 1024);
     if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
         outcome = RES_FAILURE;
         free(st->fail_reason);
@@ -903,130 +686,6 @@ static void on_step_exit(void *ud, int status)
 
 enum { STEP_DONE, STEP_ASYNC, STEP_PUSHED };
 
-/* Split @s in place into words: blanks separate, '...' and "..." group
- * (backslash escapes in double quotes), as a POSIX shell would for a
- * command line without expansions.  The array is heap; the words point
- * into @s. */
-static const char **split_words(char *s)
-{
-    size_t cap = 8;
-    size_t n = 0;
-    const char **argv = xcalloc(cap, sizeof(*argv));
-    char *r = s;
-    char *w = s;
-
-    for (;;) {
-        while (*r == ' ' || *r == '\t')
-            r++;
-        if (!*r)
-            break;
-        if (n + 2 >= cap) {
-            cap *= 2;
-            argv = xrealloc(argv, cap * sizeof(*argv));
-        }
-        argv[n++] = w;
-        while (*r && *r != ' ' && *r != '\t') {
-            char q = *r;
-
-            if (q == '\'' || q == '"') {
-                r++;
-                while (*r && *r != q) {
-                    if (q == '"' && *r == '\\' && r[1])
-                        r++;
-                    *w++ = *r++;
-                }
-                if (*r)
-                    r++;
-            } else {
-                *w++ = *r++;
-            }
-        }
-        if (*r)
-            r++;
-        *w++ = '\0';
-    }
-    argv[n] = NULL;
-    if (n == 0)
-        argv[0] = "";
-    return argv;
-}
-
-/* Turn a shell name or template into argv for script @path; *out_ext is
- * the script file's extension. */
-static enum ferr_code shell_argv(const char *shell, bool inner,
-                                 const char ***out_argv, const char **out_ext,
-                                 char **out_tmpl, struct ferr *err,
-                                 const struct pos *pos)
-{
-    const char *tmpl;
-    const char *ext = ".sh";
-
-    *out_argv = NULL;
-    if (!shell || !*shell) {
-        if (inner)
-            return ferr_set(err, FERR_INVALID, pos,
-                            "a run step in a composite action needs "
-                            "'shell'");
-        tmpl = "bash -e {0}";
-    } else if (strcmp(shell, "bash") == 0) {
-        tmpl = "bash --noprofile --norc -eo pipefail {0}";
-    } else if (strcmp(shell, "sh") == 0) {
-        tmpl = "sh -e {0}";
-    } else if (strcmp(shell, "python") == 0) {
-        tmpl = "python3 {0}";
-        ext = ".py";
-    } else if (strcmp(shell, "node") == 0) {
-        tmpl = "node {0}";
-        ext = ".js";
-    } else if (strcmp(shell, "pwsh") == 0) {
-        tmpl = "pwsh -command \". '{0}'\"";
-        ext = ".ps1";
-    } else if (strcmp(shell, "cmd") == 0 || strcmp(shell, "powershell") == 0) {
-        return ferr_set(err, FERR_UNSUPPORTED, pos,
-                        "shell '%s' exists only on Windows runners", shell);
-    } else if (strstr(shell, "{0}")) {
-        tmpl = shell;
-    } else {
-        return ferr_set(err, FERR_INVALID, pos,
-                        "unknown shell '%s' (a custom shell must contain "
-                        "'{0}' where the script path goes)", shell);
-    }
-    *out_ext = ext;
-    *out_tmpl = xstrdup(tmpl);
-    *out_argv = split_words(*out_tmpl);
-    if (!*out_argv[0])
-        return ferr_set(err, FERR_INVALID, pos, "shell '%s' is empty", shell);
-    return FERR_OK;
-}
-
-/* Replace "{0}" in each argument with @path; returns heap strings. */
-static char **subst_argv(const char **argv, const char *path)
-{
-    size_t n = 0;
-    char **out;
-
-    while (argv[n])
-        n++;
-    out = xcalloc(n + 1, sizeof(*out));
-    for (size_t i = 0; i < n; i++) {
-        const char *at = strstr(argv[i], "{0}");
-
-        if (at)
-            out[i] = xasprintf("%.*s%s%s", (int)(at - argv[i]), argv[i],
-                               path, at + 3);
-        else
-            out[i] = xstrdup(argv[i]);
-    }
-    return out;
-}
-
-static void free_strv(char **v)
-{
-    for (char **p = v; p && *p; p++)
-        free(*p);
-    free(v);
-}
-
 /* Spawn argv for the current step of @f with its env. */
 static enum ferr_code spawn_step(struct job *j, struct frame *f,
                                  char **argv, const char *cwd,
@@ -1051,7 +710,7 @@ static enum ferr_code spawn_step(struct job *j, struct frame *f,
     if (rc)
         return rc;
     st->pid = pid;
-    st->io = io_new(j, fd, pid, st->number);
+    st->io = output_adopt_pipe(&j->out, fd, pid, st->number);
     j->host->watch_child(j->host->hud, pid, on_step_exit, j);
     return FERR_OK;
 }
@@ -1070,9 +729,7 @@ static enum ferr_code run_script(struct job *j, struct frame *f, json_t *ctx,
     const struct wf_step *s = st->s;
     const char *shell = s->shell;
     const char *wd = s->working_directory;
-    const char **targv = NULL;
-    const char *ext = ".sh";
-    char *tmpl = NULL;
+    struct shell sh;
     char *script = NULL;
     char *cwd = NULL;
     char **argv = NULL;
@@ -1089,8 +746,7 @@ static enum ferr_code run_script(struct job *j, struct frame *f, json_t *ctx,
     if (!wd && !f->parent)
         wd = j->spec.wj->defaults_wd ? j->spec.wj->defaults_wd
                                      : j->spec.pw->wf->defaults_wd;
-    rc = shell_argv(shell, f->parent != NULL, &targv, &ext, &tmpl, err,
-                    &s->pos);
+    rc = shell_parse(&sh, shell, f->parent != NULL, &s->pos, err);
     if (!rc)
         rc = interp_node(j, ctx, s->run_node, &body, err);
     if (!rc && wd) {
@@ -1112,23 +768,23 @@ static enum ferr_code run_script(struct job *j, struct frame *f, json_t *ctx,
     if (j->host->dry_run) {
         char *l = first_line(buf_cstr(&body));
 
-        say(j, st->number, "(dry run) %s", l);
+        output_say(&j->out, st->number, "(dry run) %s", l);
         free(l);
         rc = FERR_OK;
         goto done;
     }
-    script = xasprintf("%s/step-%d-%zu%s", j->temp, st->number, f->idx, ext);
+    script = xasprintf("%s/step-%d-%zu%s", j->temp, st->number, f->idx,
+                       sh.ext);
     rc = workspace_put_file(script, buf_cstr(&body), body.len, err);
     if (rc)
         goto done;
-    argv = subst_argv(targv, script);
+    argv = shell_argv(&sh, script);
     rc = spawn_step(j, f, argv, cwd, NULL, err);
 done:
-    free(targv);
-    free(tmpl);
+    shell_release(&sh);
     free(script);
     free(cwd);
-    free_strv(argv);
+    shell_argv_free(argv);
     buf_release(&body);
     buf_release(&b);
     return rc;
@@ -1139,7 +795,7 @@ static void action_say(void *ud, const char *line)
     struct job *j = ud;
     struct step_exec *st = current_step(j);
 
-    say(j, st ? st->number : -1, "%s", line);
+    output_say(&j->out, st ? st->number : -1, "%s", line);
 }
 
 /* Evaluate a step's `with:` into a JSON object of strings. */
@@ -1329,21 +985,6 @@ done:
     return rc;
 }
 
-/* A display name with every secret masked (names may use secrets). */
-static char *masked(struct job *j, const char *text)
-{
-    struct buf b;
-    char *out;
-
-    buf_init(&b, LIM_LOG_LINE * 4);
-    if (mask_line(j->host->mask, span_cstr(text), &b))
-        out = xstrdup("***");
-    else
-        out = xstrndup(buf_cstr(&b), b.len);
-    buf_release(&b);
-    return out;
-}
-
 static char *step_display_name(struct job *j, json_t *ctx,
                                const struct wf_step *s)
 {
@@ -1369,7 +1010,7 @@ static char *step_display_name(struct job *j, json_t *ctx,
     } else {
         raw = xasprintf("Run %s", s->uses ? s->uses : "step");
     }
-    out = masked(j, raw);
+    out = output_masked(&j->out, raw);
     free(raw);
     return out;
 }
@@ -1406,6 +1047,7 @@ static int start_step(struct job *j, struct frame *f)
     st->id = s->id ? xstrdup(s->id) : NULL;
     st->start_ms = now_ms();
     st->outputs = json_object();
+    j->out.set_output = st->outputs; /* for ::set-output:: */
     ferr_clear(&err);
     ctx = contexts(j, f, NULL);
     st->name = step_display_name(j, ctx, s);
@@ -1422,7 +1064,7 @@ static int start_step(struct job *j, struct frame *f)
         ev.step_name = st->name;
         event_emit(j->host->sink, &ev);
     } else if (!rc && run_it) {
-        say(j, st->number, "> %s", st->name);
+        output_say(&j->out, st->number, "> %s", st->name);
     }
     if (rc) {
         json_decref(ctx);
@@ -1562,15 +1204,19 @@ struct job *job_new(const struct job_host *host, struct job_spec *spec,
                     void (*done)(void *ud, struct job *j), void *ud)
 {
     struct job *j = xcalloc(1, sizeof(*j));
+    struct event base;
 
     j->host = host;
     j->spec = *spec;
     memset(spec, 0, sizeof(*spec));
+    base_event(j, &base, EV_LOG);
+    output_init(&j->out, host->loop, host->sink, host->mask, &base);
     if (j->spec.name) {
-        char *name = masked(j, j->spec.name);
+        char *name = output_masked(&j->out, j->spec.name);
 
         free(j->spec.name);
         j->spec.name = name;
+        j->out.base.job_name = name;
     }
     j->done = done;
     j->done_ud = ud;
@@ -1604,7 +1250,7 @@ static void post_steps(struct job *j)
             if (action_run_post(&c, &p->ap, &err)) {
                 char msg[1024];
 
-                say(j, -1, "warning: post step failed: %s",
+                output_say(&j->out, -1, "warning: post step failed: %s",
                     ferr_format(&err, msg, sizeof(msg)));
             }
         }
@@ -1631,7 +1277,7 @@ static void eval_outputs(struct job *j)
         if (interp_node(j, ctx, outs->items[i], &b, &err)) {
             char msg[1024];
 
-            say(j, -1, "warning: output '%s': %s", outs->keys[i]->str,
+            output_say(&j->out, -1, "warning: output '%s': %s", outs->keys[i]->str,
                 ferr_format(&err, msg, sizeof(msg)));
             continue;
         }
@@ -1646,7 +1292,7 @@ static void eval_outputs(struct job *j)
                                               b.len) != 0;
             buf_release(&m);
             if (secret) {
-                say(j, -1, "warning: skip output '%s' since it may contain "
+                output_say(&j->out, -1, "warning: skip output '%s' since it may contain "
                     "a secret", outs->keys[i]->str);
                 continue;
             }
@@ -1670,7 +1316,7 @@ static void finish_job(struct job *j)
      * so does whatever left their process groups but kept the job's
      * tracking id in its environment (as the runner's
      * RUNNER_TRACKING_ID) */
-    kill_ios(j, SIGKILL);
+    output_signal_groups(&j->out, SIGKILL);
     if (j->tracking) {
         char *tag = xasprintf("FERRY_TRACKING_ID=%s", j->tracking);
 
@@ -1678,8 +1324,7 @@ static void finish_job(struct job *j)
             ;
         free(tag);
     }
-    for (struct io *io = j->ios; io; io = io->next)
-        close_io(io);
+    output_close_pipes(&j->out);
     loop_timer_disarm(j->job_timeout);
     loop_timer_disarm(j->kill_timer);
     if (j->timed_out)
@@ -1722,10 +1367,10 @@ static enum ferr_code prepare(struct job *j, struct ferr *err)
     enum ferr_code rc;
     json_t *dbg = json_object_get(j->host->secrets, "ACTIONS_STEP_DEBUG");
 
-    j->debug = (json_is_string(dbg) &&
+    j->out.debug = (json_is_string(dbg) &&
                 strcmp(json_string_value(dbg), "true") == 0);
     dbg = json_object_get(j->host->vars, "ACTIONS_STEP_DEBUG");
-    j->debug |= (json_is_string(dbg) &&
+    j->out.debug |= (json_is_string(dbg) &&
                  strcmp(json_string_value(dbg), "true") == 0);
     j->dir = xasprintf("%s/%s", j->host->run_dir, j->spec.key);
     j->workspace = xasprintf("%s/workspace", j->dir);
@@ -1743,7 +1388,7 @@ static enum ferr_code prepare(struct job *j, struct ferr *err)
                                                               : un.machine,
                           "temp", j->temp, "tool_cache", j->tool_cache,
                           "environment", "self-hosted");
-    if (j->debug)
+    if (j->out.debug)
         json_object_set_new(j->runner, "debug", json_string("1"));
     j->github = json_copy(j->spec.pw->github);
     json_object_set_new(j->github, "job", json_string(wj->id));
@@ -1816,7 +1461,7 @@ void job_start(struct job *j)
     if (prepare(j, &err)) {
         char msg[1024];
 
-        say(j, -1, "error: %s", ferr_format(&err, msg, sizeof(msg)));
+        output_say(&j->out, -1, "error: %s", ferr_format(&err, msg, sizeof(msg)));
         if (!j->top) {
             j->top = xcalloc(1, sizeof(*j->top));
             j->top->steps_ctx = json_object();
@@ -1840,7 +1485,7 @@ void job_cancel(struct job *j, const char *reason)
     j->status = EXPR_CANCELLED;
     if (reason) {
         j->cancel_reason = xstrdup(reason);
-        say(j, -1, "cancelled: %s", reason);
+        output_say(&j->out, -1, "cancelled: %s", reason);
     }
     st = current_step(j);
     if (st && st->pid)
@@ -1869,7 +1514,6 @@ const struct job_spec *job_spec_of(const struct job *j)
 
 void job_free(struct job *j)
 {
-    struct io *io;
     struct frame *f;
 
     if (!j)
@@ -1878,13 +1522,7 @@ void job_free(struct job *j)
         j->top = f->parent;
         frame_free(f);
     }
-    while ((io = j->ios)) {
-        j->ios = io->next;
-        close_io(io);
-        linebuf_release(&io->lb);
-        wfcmd_state_release(&io->cmds);
-        free(io);
-    }
+    output_release(&j->out);
     while (j->posts) {
         struct post *p = j->posts;
 
@@ -1907,7 +1545,6 @@ void job_free(struct job *j)
     free(j->tool_cache);
     free(j->tracking);
     free(j->summary_path);
-    free(j->group);
     free(j->cancel_reason);
     json_decref(j->github);
     json_decref(j->env);

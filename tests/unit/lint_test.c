@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "pipeline/lint.h"
+#include "util/buf.h"
 
 struct fx {
     struct arena *a;
@@ -712,6 +713,32 @@ static void test_lint_alias_bomb_is_bounded(void **state)
     assert_non_null(strstr(out, "too many values to check"));
 }
 
+static void test_lint_repeated_big_value_is_bounded(void **state)
+{
+    struct fx *f = *state;
+    struct buf b;
+
+    /* one 256 KiB value named by 999 jobs: lint charges its bytes each
+     * time and gives up with one warning instead of crawling */
+    buf_init(&b, 1 << 20);
+    assert_int_equal(buf_adds(&b, HEAD "  j0:\n    runs-on: x\n"
+                                       "    steps: [{run: a}]\n"
+                                       "    env: &e\n      A: "),
+                     FERR_OK);
+    for (unsigned i = 0; i < 256 * 1024; i++)
+        assert_int_equal(buf_addch(&b, 'x'), FERR_OK);
+    assert_int_equal(buf_addch(&b, '\n'), FERR_OK);
+    for (unsigned i = 1; i < 1000; i++)
+        assert_int_equal(buf_addf(&b, "  j%u: {runs-on: x, env: *e, steps: "
+                                      "[{run: a}]}\n", i),
+                         FERR_OK);
+    assert_string_equal(lint(f, buf_cstr(&b), LINT_SECURITY),
+                        "l.yml:1:1: warning: workflow has too many values to "
+                        "check (aliases repeat them); the rest was "
+                        "skipped\n");
+    buf_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -742,6 +769,7 @@ int main(void)
         T(test_lint_workflow_call_outputs_jobs),
         T(test_lint_shared_alias_reported_once),
         T(test_lint_alias_bomb_is_bounded),
+        T(test_lint_repeated_big_value_is_bounded),
 #undef T
     };
 
