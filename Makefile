@@ -98,7 +98,7 @@ fuzz: $(FUZZ_BINS)
 	    n=$${f##*/fuzz_}; mkdir -p $(BUILD)/fuzz-work/$$n; \
 	    echo "fuzz $$n for $(FUZZ_TIME)s"; \
 	    $$f -max_total_time=$(FUZZ_TIME) -rss_limit_mb=2048 \
-	        -timeout=10 $(BUILD)/fuzz-work/$$n fuzz/corpus/$$n \
+	        -timeout=25 $(BUILD)/fuzz-work/$$n fuzz/corpus/$$n \
 	        2>$(BUILD)/fuzz-work/$$n.log || \
 	        { tail -40 $(BUILD)/fuzz-work/$$n.log; exit 1; }; \
 	    grep -E '^Done' $(BUILD)/fuzz-work/$$n.log || true; \

@@ -9,18 +9,25 @@
 #include "pipeline/lint.h"
 #include "util/limits.h"
 
-/* Visit scalars (bounded: aliases can share one node many times). */
-static void poke(const struct node *n, size_t *budget)
+/* Visit scalars; @budget bounds the work in bytes, since aliases can
+ * share one big node many times and node_pos_at is linear, and @depth
+ * bounds the nesting that chains of aliases can build. */
+static void poke(const struct node *n, size_t *budget, unsigned depth)
 {
-    if (!n || *budget == 0)
+    if (!n || *budget == 0 || depth > 2 * LIM_YAML_DEPTH)
         return;
     (*budget)--;
     if (n->kind == NODE_SCALAR) {
         const char *p = n->str;
         const char *end = n->str + n->len;
         const char *hit;
+        int left = 64;  /* node_pos_at is linear in the scalar */
 
-        while (p < end && (hit = memmem(p, (size_t)(end - p), "${{", 3))) {
+        if (*budget < n->len * 8)
+            return;
+        *budget -= n->len * 8;
+        while (p < end && left-- > 0 &&
+               (hit = memmem(p, (size_t)(end - p), "${{", 3))) {
             struct pos pos = node_pos_at(n, (size_t)(hit - n->str) + 3);
 
             (void)pos;
@@ -31,8 +38,8 @@ static void poke(const struct node *n, size_t *budget)
     }
     for (size_t i = 0; i < n->n; i++) {
         if (n->kind == NODE_MAP)
-            poke(n->keys[i], budget);
-        poke(n->items[i], budget);
+            poke(n->keys[i], budget, depth + 1);
+        poke(n->items[i], budget, depth + 1);
     }
 }
 
@@ -47,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct wf_action *act = NULL;
     struct diags d;
     struct ferr err;
-    size_t budget = 4 * LIM_YAML_NODES;
+    size_t budget = 64u << 20;
 
     diags_init(&d);
     ferr_clear(&err);
@@ -57,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ferr_clear(&err);
         if (node_to_json(root, &j, &err) == FERR_OK)
             json_decref(j);
-        poke(root, &budget);
+        poke(root, &budget, 0);
     }
     ferr_clear(&err);
     if (wf_load(a, "fuzz.yml", src, &wf, &d, &err) == FERR_OK)

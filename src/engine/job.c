@@ -237,6 +237,35 @@ static enum ferr_code eval_env(struct job *j, json_t *ctx,
     struct buf b;
     enum ferr_code rc = FERR_OK;
 
+    if (map && map->kind == NODE_SCALAR && !node_is_null(map)) {
+        /* env: ${{ fromJSON(...) }} — GitHub takes a mapping value */
+        json_t *v = NULL;
+        const char *k;
+        json_t *x;
+
+        rc = value_node(j, ctx, map, &v, err);
+        if (!rc && !json_is_object(v))
+            rc = ferr_set(err, FERR_INVALID, &map->pos,
+                          "env must evaluate to a mapping");
+        json_object_foreach(rc ? NULL : v, k, x) {
+            buf_init(&b, LIM_EXPR_VALUE_BYTES);
+            if (json_is_string(x))
+                rc = buf_adds(&b, json_string_value(x));
+            else if (!json_is_null(x))
+                rc = expr_to_string(x, &b);
+            if (!rc)
+                json_object_set_new(into, k,
+                                    json_lossy_stringn(buf_cstr(&b), b.len));
+            buf_release(&b);
+            if (rc) {
+                rc = ferr_set(err, rc, &map->pos, "env value '%s' is too "
+                              "large", k);
+                break;
+            }
+        }
+        json_decref(v);
+        return rc;
+    }
     if (!map || map->kind != NODE_MAP)
         return FERR_OK;
     buf_init(&b, LIM_EXPR_VALUE_BYTES);

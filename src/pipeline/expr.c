@@ -1,11 +1,11 @@
-/* expr: GitHub Actions expressions.  A lexer and recursive-descent parser
- * with the token rules of actions/runner's DTExpressions2, and an evaluator
- * with its coercion, index, filter and formatting rules (.NET "G15"
- * numbers, Newtonsoft's indented toJSON).  No I/O (hashFiles is a callback);
- * no Azure Pipelines-only functions; no case folding beyond ASCII. */
+/* expr: GitHub Actions expressions.  ${{ }} scanning, a lexer and
+ * recursive-descent parser with the token rules of actions/runner's
+ * DTExpressions2, and an evaluator with its index, filter and function
+ * rules.  What values mean (coercion, comparison, string and JSON forms)
+ * is exprval's.  No I/O (hashFiles is a callback); no Azure
+ * Pipelines-only functions; no case folding beyond ASCII. */
 #include "pipeline/expr.h"
 
-#include <locale.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -13,801 +13,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pipeline/exprval.h"
 #include "util/arena.h"
 #include "util/json.h"
 #include "util/limits.h"
 #include "util/xalloc.h"
 
 #define MAX_FORMAT_ARGS 255u /* GitHub: a Byte of parameters */
-#define MAX_JSON_NEST 4096u  /* toJSON recursion on outside values */
 #define HASH_MAX 1024u       /* hashFiles result */
 
-/* ------------------------------------------------------------------ */
-/* characters and numbers                                              */
-
-/* Bytes of the .NET Char.IsWhiteSpace character at @p (0 if none). */
-static size_t ws_len(const char *p, size_t avail)
-{
-    const unsigned char *u = (const unsigned char *)p;
-
-    if (!avail)
-        return 0;
-    if (u[0] == ' ' || (u[0] >= '\t' && u[0] <= '\r'))
-        return 1;
-    if (u[0] < 0xc2)
-        return 0;
-    if (u[0] == 0xc2)
-        return avail >= 2 && (u[1] == 0x85 || u[1] == 0xa0) ? 2 : 0;
-    if (avail < 3)
-        return 0;
-    if (u[0] == 0xe1 && u[1] == 0x9a && u[2] == 0x80) /* U+1680 */
-        return 3;
-    if (u[0] == 0xe2 && u[1] == 0x80 &&
-        ((u[2] >= 0x80 && u[2] <= 0x8a) || u[2] == 0xa8 || u[2] == 0xa9 ||
-         u[2] == 0xaf)) /* U+2000..200A, 2028, 2029, 202F */
-        return 3;
-    if (u[0] == 0xe2 && u[1] == 0x81 && u[2] == 0x9f) /* U+205F */
-        return 3;
-    if (u[0] == 0xe3 && u[1] == 0x80 && u[2] == 0x80) /* U+3000 */
-        return 3;
-    return 0;
-}
-
-/* .NET String.Trim(). */
-static struct span trim_ws(struct span s)
-{
-    size_t k;
-
-    while (s.len && (k = ws_len(s.p, s.len))) {
-        s.p += k;
-        s.len -= k;
-    }
-    for (;;) {
-        if (s.len >= 1 && ws_len(s.p + s.len - 1, 1) == 1)
-            s.len -= 1;
-        else if (s.len >= 2 && ws_len(s.p + s.len - 2, 2) == 2)
-            s.len -= 2;
-        else if (s.len >= 3 && ws_len(s.p + s.len - 3, 3) == 3)
-            s.len -= 3;
-        else
-            break;
-    }
-    return s;
-}
-
-static int upc(unsigned char c)
-{
-    return c >= 'a' && c <= 'z' ? c - ('a' - 'A') : c;
-}
-
-/* Ordinal ignore-case compare (.NET folds to upper case). */
-static int ci_cmp(const char *a, size_t an, const char *b, size_t bn)
-{
-    size_t n = an < bn ? an : bn;
-
-    for (size_t i = 0; i < n; i++) {
-        int d = upc((unsigned char)a[i]) - upc((unsigned char)b[i]);
-
-        if (d)
-            return d;
-    }
-    return an < bn ? -1 : an > bn;
-}
-
-static bool ci_eq(const char *a, size_t an, const char *b, size_t bn)
-{
-    if (an != bn)
-        return false;
-    for (size_t i = 0; i < an; i++)
-        if (upc((unsigned char)a[i]) != upc((unsigned char)b[i]))
-            return false;
-    return true;
-}
-
-/* Case-insensitive substring test, linear (upper-cased copies + memmem). */
-static bool ci_contains(const char *h, size_t hn, const char *nd, size_t nn)
-{
-    char hs[256];
-    char ns[64];
-    char *hb;
-    char *nb;
-    bool found;
-
-    if (nn == 0)
-        return true;
-    if (nn > hn)
-        return false;
-    hb = hn <= sizeof(hs) ? hs : xmalloc(hn);
-    nb = nn <= sizeof(ns) ? ns : xmalloc(nn);
-    for (size_t i = 0; i < hn; i++)
-        hb[i] = (char)upc((unsigned char)h[i]);
-    for (size_t i = 0; i < nn; i++)
-        nb[i] = (char)upc((unsigned char)nd[i]);
-    found = memmem(hb, hn, nb, nn) != NULL;
-    if (hb != hs)
-        free(hb);
-    if (nb != ns)
-        free(nb);
-    return found;
-}
+/* The evaluator's bits in struct exprval's flags. */
+enum val_flags {
+    VAL_FILTERED = 1 << 0, /* an array made by '*': indexing maps over its
+                            * items */
+    VAL_EXACT = 1 << 1,    /* an object whose keys are case-sensitive
+                            * (env) */
+};
 
 static bool is_digit(char c)
 {
     return c >= '0' && c <= '9';
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Double.TryParse with AllowLeadingSign | AllowDecimalPoint |
- * AllowExponent: [+-] digits [. digits] [e [+-] digits], one digit at
- * least before the exponent. */
-static bool decimal_syntax(const char *s, size_t n)
-{
-    size_t i = 0;
-    size_t digits = 0;
-
-    if (i < n && (s[i] == '+' || s[i] == '-'))
-        i++;
-    while (i < n && is_digit(s[i])) {
-        i++;
-        digits++;
-    }
-    if (i < n && s[i] == '.') {
-        i++;
-        while (i < n && is_digit(s[i])) {
-            i++;
-            digits++;
-        }
-    }
-    if (!digits)
-        return false;
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        size_t exp_digits = 0;
-
-        i++;
-        if (i < n && (s[i] == '+' || s[i] == '-'))
-            i++;
-        while (i < n && is_digit(s[i])) {
-            i++;
-            exp_digits++;
-        }
-        if (!exp_digits)
-            return false;
-    }
-    return i == n;
-}
-
-/* The "C" locale for strtod_l, made once (ferry never needs another). */
-static locale_t c_locale(void)
-{
-    static locale_t loc;
-    locale_t l = __atomic_load_n(&loc, __ATOMIC_ACQUIRE);
-    locale_t none = (locale_t)0;
-
-    if (l)
-        return l;
-    l = newlocale(LC_ALL_MASK, "C", (locale_t)0);
-    if (!l)
-        return (locale_t)0;
-    if (!__atomic_compare_exchange_n(&loc, &none, l, false, __ATOMIC_ACQ_REL,
-                                     __ATOMIC_ACQUIRE)) {
-        freelocale(l);
-        l = none;
-    }
-    return l;
-}
-
-/* @s has passed decimal_syntax. */
-static double decimal_value(const char *s, size_t n)
-{
-    char small[64];
-    char *b = n < sizeof(small) ? small : xmalloc(n + 1);
-    locale_t loc = c_locale();
-    double d;
-
-    memcpy(b, s, n);
-    b[n] = '\0';
-    d = loc ? strtod_l(b, NULL, loc) : strtod(b, NULL);
-    if (b != small)
-        free(b);
-    return d;
-}
-
-/* Digits of a "0x" or "0o" literal as Int32 (two's complement, as .NET's
- * hex and base-8 parsers); false on overflow past 32 bits. */
-static bool radix_value(const char *s, size_t n, unsigned radix, double *out)
-{
-    uint64_t v = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        int d = hexval(s[i]);
-
-        if (d < 0 || (unsigned)d >= radix)
-            return false;
-        v = v * radix + (unsigned)d;
-        if (v > 0xffffffffull)
-            return false;
-    }
-    *out = (double)(int32_t)(uint32_t)v;
-    return true;
-}
-
-static bool word_nocase(const char *s, size_t n, const char *w)
-{
-    return ci_eq(s, n, w, strlen(w));
-}
-
-/* ExpressionUtility.ParseNumber: JavaScript's Number() as GitHub has it. */
-static double parse_number(const char *p, size_t len)
-{
-    struct span s = trim_ws(span_of(p, len));
-    double d;
-
-    if (s.len == 0)
-        return 0.0;
-    if (decimal_syntax(s.p, s.len))
-        return decimal_value(s.p, s.len);
-    if (s.len > 2 && s.p[0] == '0' && s.p[1] == 'x') {
-        if (radix_value(s.p + 2, s.len - 2, 16, &d))
-            return d;
-        return NAN;
-    }
-    if (s.len > 2 && s.p[0] == '0' && s.p[1] == 'o') {
-        if (radix_value(s.p + 2, s.len - 2, 8, &d))
-            return d;
-        return NAN;
-    }
-    {
-        size_t i = 0;
-        double sign = 1.0;
-
-        if (s.p[0] == '+' || s.p[0] == '-') {
-            sign = s.p[0] == '-' ? -1.0 : 1.0;
-            i = 1;
-        }
-        if (word_nocase(s.p + i, s.len - i, "infinity"))
-            return sign * INFINITY;
-    }
-    return NAN;
-}
-
-/* Double.ToString("G15", InvariantCulture) as .NET Core 3.0+ prints it:
- * 15 significant digits, exponent form ("1E+15", "1E-05") when the
- * exponent is >= 15 or < -5, "-0" for negative zero, "NaN",
- * "Infinity", "-Infinity".  Returns the length written to @out. */
-static size_t fmt_num(double d, char out[32])
-{
-    char tmp[64];
-    size_t o = 0;
-    bool in_point = false;
-
-    if (isnan(d))
-        return (size_t)snprintf(out, 32, "NaN");
-    if (isinf(d))
-        return (size_t)snprintf(out, 32, d > 0 ? "Infinity" : "-Infinity");
-    if (d == 0)
-        return (size_t)snprintf(out, 32, signbit(d) ? "-0" : "0");
-    if (fabs(d) < 1e15 && d == (double)(int64_t)d)
-        return (size_t)snprintf(out, 32, "%lld", (long long)(int64_t)d);
-    snprintf(tmp, sizeof(tmp), "%.15G", d);
-    /* the C library writes the current locale's decimal point: make it
-     * '.', whatever its bytes are */
-    for (size_t i = 0; tmp[i] && o < 31; i++) {
-        char c = tmp[i];
-
-        if (is_digit(c) || c == '-' || c == '+' || c == 'E') {
-            out[o++] = c;
-            in_point = false;
-        } else if (!in_point) {
-            out[o++] = '.';
-            in_point = true;
-        }
-    }
-    out[o] = '\0';
-    return o;
-}
-
-/* ------------------------------------------------------------------ */
-/* values                                                              */
-
-enum vk { V_NULL, V_BOOL, V_NUM, V_STR, V_ARR, V_OBJ };
-
-struct val {
-    enum vk k;
-    bool b;         /* V_BOOL */
-    bool filtered;  /* V_ARR made by '*': indexing maps over its items */
-    bool exact;     /* V_OBJ whose keys are case-sensitive (env) */
-    bool own_j;     /* we hold a reference to j */
-    double n;       /* V_NUM */
-    const char *s;  /* V_STR bytes, NUL-terminated */
-    size_t len;     /* V_STR length */
-    char *own_s;    /* V_STR storage we own, or NULL */
-    json_t *j;      /* V_ARR, V_OBJ; V_STR when the bytes live in j */
-};
-
-static struct val v_null(void)
-{
-    struct val v;
-
-    memset(&v, 0, sizeof(v));
-    v.k = V_NULL;
-    return v;
-}
-
-static struct val v_bool(bool b)
-{
-    struct val v = v_null();
-
-    v.k = V_BOOL;
-    v.b = b;
-    return v;
-}
-
-static struct val v_num(double n)
-{
-    struct val v = v_null();
-
-    v.k = V_NUM;
-    v.n = n;
-    return v;
-}
-
-/* A string value owning @s (malloc'd, NUL-terminated). */
-static struct val v_str_take(char *s, size_t len)
-{
-    struct val v = v_null();
-
-    v.k = V_STR;
-    v.s = s;
-    v.len = len;
-    v.own_s = s;
-    return v;
-}
-
-/* A value over @j; @own: the reference to @j is handed to the value. */
-static struct val v_json(json_t *j, bool own)
-{
-    struct val v = v_null();
-
-    switch (json_typeof(j)) {
-    case JSON_OBJECT:
-        v.k = V_OBJ;
-        break;
-    case JSON_ARRAY:
-        v.k = V_ARR;
-        break;
-    case JSON_STRING:
-        v.k = V_STR;
-        v.s = json_string_value(j);
-        v.len = json_string_length(j);
-        break;
-    case JSON_INTEGER:
-    case JSON_REAL:
-        v.k = V_NUM;
-        v.n = json_number_value(j);
-        break;
-    case JSON_TRUE:
-        v.k = V_BOOL;
-        v.b = true;
-        break;
-    case JSON_FALSE:
-        v.k = V_BOOL;
-        break;
-    case JSON_NULL:
-        break;
-    }
-    if (v.k == V_STR || v.k == V_ARR || v.k == V_OBJ) {
-        v.j = j;
-        v.own_j = own;
-    } else if (own) {
-        json_decref(j);
-    }
-    return v;
-}
-
-/* An element @e of the collection @from: borrowed when @from is, else
- * it takes its own reference (@from may be released first). */
-static struct val v_child(const struct val *from, json_t *e)
-{
-    if (from->own_j)
-        return v_json(json_incref(e), true);
-    return v_json(e, false);
-}
-
-static void v_release(struct val *v)
-{
-    free(v->own_s);
-    if (v->own_j)
-        json_decref(v->j);
-    *v = v_null();
-}
-
-static bool v_prim(const struct val *v)
-{
-    return v->k != V_ARR && v->k != V_OBJ;
-}
-
-static bool v_truthy(const struct val *v)
-{
-    switch (v->k) {
-    case V_NULL:
-        return false;
-    case V_BOOL:
-        return v->b;
-    case V_NUM:
-        return !(v->n == 0 || isnan(v->n));
-    case V_STR:
-        return v->len > 0;
-    default:
-        return true;
-    }
-}
-
-static double v_to_num(const struct val *v)
-{
-    switch (v->k) {
-    case V_NULL:
-        return 0.0;
-    case V_BOOL:
-        return v->b ? 1.0 : 0.0;
-    case V_NUM:
-        return v->n;
-    case V_STR:
-        return parse_number(v->s, v->len);
-    default:
-        return NAN;
-    }
-}
-
-/* A string form; p may point into tmp, so an sv is never copied. */
-struct sv {
-    const char *p;
-    size_t len;
-    char tmp[32];
-};
-
-static void v_to_sv(const struct val *v, struct sv *o)
-{
-    switch (v->k) {
-    case V_NULL:
-        o->p = "";
-        o->len = 0;
-        break;
-    case V_BOOL:
-        o->p = v->b ? "true" : "false";
-        o->len = strlen(o->p);
-        break;
-    case V_NUM:
-        o->len = fmt_num(v->n, o->tmp);
-        o->p = o->tmp;
-        break;
-    case V_STR:
-        o->p = v->s;
-        o->len = v->len;
-        break;
-    case V_ARR:
-        o->p = "Array";
-        o->len = 5;
-        break;
-    case V_OBJ:
-        o->p = "Object";
-        o->len = 6;
-        break;
-    }
-}
-
-/* The value as a new jansson reference; consumes @v. */
-static json_t *v_to_json(struct val *v)
-{
-    json_t *j = NULL;
-    char num[32];
-
-    switch (v->k) {
-    case V_NULL:
-        j = json_null();
-        break;
-    case V_BOOL:
-        j = json_boolean(v->b);
-        break;
-    case V_NUM:
-        if (!isfinite(v->n)) {
-            /* JSON cannot hold NaN or infinities: their string form */
-            size_t n = fmt_num(v->n, num);
-
-            j = json_stringn(num, n);
-        } else if (v->n == floor(v->n) && fabs(v->n) < 9007199254740992.0 &&
-                   !(v->n == 0 && signbit(v->n))) {
-            j = json_integer((json_int_t)v->n);
-        } else {
-            j = json_real(v->n);
-        }
-        break;
-    case V_STR:
-        if (v->j) {
-            j = v->own_j ? v->j : json_incref(v->j);
-            v->own_j = false;
-        } else {
-            j = json_stringn(v->s, v->len);
-            if (!j)
-                j = json_lossy_stringn(v->s, v->len);
-        }
-        break;
-    case V_ARR:
-    case V_OBJ:
-        j = v->own_j ? v->j : json_incref(v->j);
-        v->own_j = false;
-        break;
-    }
-    v_release(v);
-    return j;
-}
-
-/* EvaluationResult.CoerceTypes + AbstractEqual/GreaterThan/LessThan. */
-struct prim {
-    enum vk k;
-    bool b;
-    double n;
-    const char *s;
-    size_t len;
-    const json_t *ref;
-};
-
-static struct prim to_prim(const struct val *v)
-{
-    struct prim p;
-
-    p.k = v->k;
-    p.b = v->b;
-    p.n = v->n;
-    p.s = v->s;
-    p.len = v->len;
-    p.ref = v->j;
-    return p;
-}
-
-static void coerce(struct prim *l, struct prim *r)
-{
-    if (l->k == r->k)
-        return;
-    if (l->k == V_NUM && r->k == V_STR) {
-        r->n = parse_number(r->s, r->len);
-        r->k = V_NUM;
-    } else if (l->k == V_STR && r->k == V_NUM) {
-        l->n = parse_number(l->s, l->len);
-        l->k = V_NUM;
-    } else if (l->k == V_BOOL || l->k == V_NULL) {
-        l->n = l->k == V_BOOL && l->b ? 1.0 : 0.0;
-        l->k = V_NUM;
-        coerce(l, r);
-    } else if (r->k == V_BOOL || r->k == V_NULL) {
-        r->n = r->k == V_BOOL && r->b ? 1.0 : 0.0;
-        r->k = V_NUM;
-        coerce(l, r);
-    }
-}
-
-static bool v_eq(const struct val *a, const struct val *b)
-{
-    struct prim l = to_prim(a);
-    struct prim r = to_prim(b);
-
-    coerce(&l, &r);
-    if (l.k != r.k)
-        return false;
-    switch (l.k) {
-    case V_NULL:
-        return true;
-    case V_NUM:
-        return !isnan(l.n) && !isnan(r.n) && l.n == r.n;
-    case V_STR:
-        return ci_eq(l.s, l.len, r.s, r.len);
-    case V_BOOL:
-        return l.b == r.b;
-    default:
-        return l.ref == r.ref;
-    }
-}
-
-/* >0: a > b, <0: a < b, 0: neither (also for NaN and other kinds). */
-static int v_order(const struct val *a, const struct val *b)
-{
-    struct prim l = to_prim(a);
-    struct prim r = to_prim(b);
-    int c;
-
-    coerce(&l, &r);
-    if (l.k != r.k)
-        return 0;
-    switch (l.k) {
-    case V_NUM:
-        if (isnan(l.n) || isnan(r.n))
-            return 0;
-        return l.n > r.n ? 1 : l.n < r.n ? -1 : 0;
-    case V_STR:
-        c = ci_cmp(l.s, l.len, r.s, r.len);
-        return c > 0 ? 1 : c < 0 ? -1 : 0;
-    case V_BOOL:
-        return l.b && !r.b ? 1 : !l.b && r.b ? -1 : 0;
-    default:
-        return 0;
-    }
-}
-
-/* ------------------------------------------------------------------ */
-/* toJSON                                                              */
-
-/* Newtonsoft's JSON string escaping (default handling). */
-static enum ferr_code add_json_str(struct buf *b, const char *s, size_t n)
-{
-    enum ferr_code rc = buf_addch(b, '"');
-    size_t start = 0;
-
-    for (size_t i = 0; !rc && i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        const char *esc = NULL;
-        char ub[8];
-        size_t skip = 1;
-
-        if (c == '"')
-            esc = "\\\"";
-        else if (c == '\\')
-            esc = "\\\\";
-        else if (c == '\n')
-            esc = "\\n";
-        else if (c == '\r')
-            esc = "\\r";
-        else if (c == '\t')
-            esc = "\\t";
-        else if (c == '\b')
-            esc = "\\b";
-        else if (c == '\f')
-            esc = "\\f";
-        else if (c < 0x20) {
-            snprintf(ub, sizeof(ub), "\\u%04x", c);
-            esc = ub;
-        } else if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] == 0x85) {
-            esc = "\\u0085";
-            skip = 2;
-        } else if (c == 0xe2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 &&
-                   ((unsigned char)s[i + 2] == 0xa8 ||
-                    (unsigned char)s[i + 2] == 0xa9)) {
-            esc = (unsigned char)s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029";
-            skip = 3;
-        }
-        if (!esc)
-            continue;
-        rc = buf_add(b, s + start, i - start);
-        if (!rc)
-            rc = buf_adds(b, esc);
-        i += skip - 1;
-        start = i + 1;
-    }
-    if (!rc)
-        rc = buf_add(b, s + start, n - start);
-    if (!rc)
-        rc = buf_addch(b, '"');
-    return rc;
-}
-
-static enum ferr_code add_indent(struct buf *b, unsigned level)
-{
-    enum ferr_code rc = buf_addch(b, '\n');
-
-    for (unsigned i = 0; !rc && i < level; i++)
-        rc = buf_add(b, "  ", 2);
-    return rc;
-}
-
-static enum ferr_code add_num(struct buf *b, double d)
-{
-    char num[32];
-    size_t n = fmt_num(d, num);
-
-    return buf_add(b, num, n);
-}
-
-/* ToJson.cs: "[" / "{", each item on its own line indented two spaces
- * per level, "key": value, empty collections as [] and {}. */
-static enum ferr_code json_write(struct buf *b, json_t *j, unsigned level)
-{
-    enum ferr_code rc = FERR_OK;
-    bool first = true;
-
-    if (level > MAX_JSON_NEST)
-        return FERR_LIMIT;
-    switch (json_typeof(j)) {
-    case JSON_OBJECT: {
-        const char *key;
-        size_t klen;
-        json_t *v;
-
-        if (json_object_size(j) == 0)
-            return buf_add(b, "{}", 2);
-        rc = buf_addch(b, '{');
-        json_object_keylen_foreach(j, key, klen, v)
-        {
-            if (rc)
-                break;
-            if (!first)
-                rc = buf_addch(b, ',');
-            first = false;
-            if (!rc)
-                rc = add_indent(b, level + 1);
-            if (!rc)
-                rc = add_json_str(b, key, klen);
-            if (!rc)
-                rc = buf_add(b, ": ", 2);
-            if (!rc)
-                rc = json_write(b, v, level + 1);
-        }
-        if (!rc)
-            rc = add_indent(b, level);
-        if (!rc)
-            rc = buf_addch(b, '}');
-        return rc;
-    }
-    case JSON_ARRAY: {
-        size_t i;
-        json_t *v;
-
-        if (json_array_size(j) == 0)
-            return buf_add(b, "[]", 2);
-        rc = buf_addch(b, '[');
-        json_array_foreach(j, i, v)
-        {
-            if (rc)
-                break;
-            if (i > 0)
-                rc = buf_addch(b, ',');
-            if (!rc)
-                rc = add_indent(b, level + 1);
-            if (!rc)
-                rc = json_write(b, v, level + 1);
-        }
-        if (!rc)
-            rc = add_indent(b, level);
-        if (!rc)
-            rc = buf_addch(b, ']');
-        return rc;
-    }
-    case JSON_STRING:
-        return add_json_str(b, json_string_value(j), json_string_length(j));
-    case JSON_INTEGER:
-    case JSON_REAL:
-        return add_num(b, json_number_value(j));
-    case JSON_TRUE:
-        return buf_add(b, "true", 4);
-    case JSON_FALSE:
-        return buf_add(b, "false", 5);
-    case JSON_NULL:
-        return buf_add(b, "null", 4);
-    }
-    return FERR_OK;
-}
-
-static enum ferr_code val_write_json(struct buf *b, const struct val *v)
-{
-    switch (v->k) {
-    case V_NULL:
-        return buf_add(b, "null", 4);
-    case V_BOOL:
-        return buf_adds(b, v->b ? "true" : "false");
-    case V_NUM:
-        return add_num(b, v->n);
-    case V_STR:
-        return add_json_str(b, v->s, v->len);
-    default:
-        return json_write(b, v->j, 0);
-    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -906,7 +131,7 @@ static bool is_boundary(const struct lexer *lx, size_t i)
     case '|':
         return true;
     default:
-        return ws_len(lx->s + i, lx->n - i) > 0;
+        return exprval_ws_len(lx->s + i, lx->n - i) > 0;
     }
 }
 
@@ -934,7 +159,7 @@ static void lex_skip_ws(struct lexer *lx)
 {
     size_t k;
 
-    while (lx->i < lx->n && (k = ws_len(lx->s + lx->i, lx->n - lx->i)))
+    while (lx->i < lx->n && (k = exprval_ws_len(lx->s + lx->i, lx->n - lx->i)))
         lx->i += k;
 }
 
@@ -944,7 +169,7 @@ static void lex_number(struct lexer *lx, struct tok *t)
     while (lx->i < lx->n && (!is_boundary(lx, lx->i) || lx->s[lx->i] == '.'))
         lx->i++;
     t->len = lx->i - t->off;
-    t->num = parse_number(lx->s + t->off, t->len);
+    t->num = exprval_parse_number(span_of(lx->s + t->off, t->len));
     t->k = isnan(t->num) ? T_BAD : T_NUMBER;
 }
 
@@ -1171,7 +396,7 @@ struct node {
     size_t off;          /* byte offset of the token, for errors */
     size_t name_len;     /* N_CTX / N_CALL: the name as written */
     const char *name;
-    struct val lit;      /* N_LIT: borrowed from the arena */
+    struct exprval lit;  /* N_LIT: borrowed from the arena */
     struct node **kid;
     size_t nkid;
 };
@@ -1286,8 +511,8 @@ static struct node *mk_string_lit(struct parser *p, const struct tok *t)
             i++; /* '' is one quote */
     }
     s[o] = '\0';
-    n->lit = v_null();
-    n->lit.k = V_STR;
+    n->lit = exprval_null();
+    n->lit.k = EXPRVAL_STR;
     n->lit.s = s;
     n->lit.len = o;
     return n;
@@ -1296,7 +521,7 @@ static struct node *mk_string_lit(struct parser *p, const struct tok *t)
 static int find_ctx(const char *s, size_t n)
 {
     for (size_t i = 0; i < N_CTXS; i++)
-        if (ci_eq(s, n, ctx_names[i], strlen(ctx_names[i])))
+        if (exprval_str_eq(s, n, ctx_names[i], strlen(ctx_names[i])))
             return (int)i;
     return -1;
 }
@@ -1304,7 +529,7 @@ static int find_ctx(const char *s, size_t n)
 static int find_fn(const char *s, size_t n)
 {
     for (size_t i = 0; i < F_UNKNOWN; i++)
-        if (ci_eq(s, n, fns[i].name, strlen(fns[i].name)))
+        if (exprval_str_eq(s, n, fns[i].name, strlen(fns[i].name)))
             return (int)i;
     return -1;
 }
@@ -1386,7 +611,7 @@ static enum ferr_code parse_postfix(struct parser *p, struct node **io)
                 struct node *key = mk(p, N_LIT, p->t.off, 0);
                 char *s = arena_strndup(p->a, p->src.p + p->t.off, p->t.len);
 
-                key->lit.k = V_STR;
+                key->lit.k = EXPRVAL_STR;
                 key->lit.s = s;
                 key->lit.len = p->t.len;
                 n->kid[1] = key;
@@ -1428,9 +653,9 @@ static enum ferr_code parse_primary(struct parser *p, struct node **out)
     case T_FALSE:
     case T_NUMBER:
         n = mk(p, N_LIT, t.off, 0);
-        n->lit = t.k == T_NULL     ? v_null()
-                 : t.k == T_NUMBER ? v_num(t.num)
-                                   : v_bool(t.k == T_TRUE);
+        n->lit = t.k == T_NULL     ? exprval_null()
+                 : t.k == T_NUMBER ? exprval_num(t.num)
+                                   : exprval_bool(t.k == T_TRUE);
         advance(p);
         *out = n;
         return FERR_OK; /* a literal takes no "." or "[" */
@@ -1643,16 +868,16 @@ struct ev {
 };
 
 static enum ferr_code eval(struct ev *e, const struct node *n,
-                           struct val *out);
+                           struct exprval *out);
 
-static struct val v_filtered_new(void)
+static struct exprval v_filtered_new(void)
 {
-    struct val v = v_null();
+    struct exprval v = exprval_null();
 
-    v.k = V_ARR;
+    v.k = EXPRVAL_ARR;
     v.j = json_array();
     v.own_j = true;
-    v.filtered = true;
+    v.flags = VAL_FILTERED;
     return v;
 }
 
@@ -1667,16 +892,16 @@ static json_t *obj_get(json_t *o, const char *k, size_t kn, bool exact)
         return v;
     json_object_keylen_foreach(o, key, klen, v)
     {
-        if (ci_eq(key, klen, k, kn))
+        if (exprval_str_eq(key, klen, k, kn))
             return v;
     }
     return NULL;
 }
 
 /* IndexHelper's integer index: floor of the number, 0..INT32_MAX. */
-static bool int_index(const struct val *k, size_t *out)
+static bool int_index(const struct exprval *k, size_t *out)
 {
-    double d = v_to_num(k);
+    double d = exprval_to_num(k);
 
     if (isnan(d) || d < 0)
         return false;
@@ -1712,11 +937,11 @@ static void append_all(json_t *dst, json_t *coll)
 }
 
 static enum ferr_code ev_index(struct ev *e, const struct node *n,
-                               struct val *out)
+                               struct exprval *out)
 {
-    struct val l;
-    struct val k = v_null();
-    struct sv ks;
+    struct exprval l;
+    struct exprval k = exprval_null();
+    struct exprval_str ks;
     size_t ix = 0;
     bool has_ix;
     bool has_ks;
@@ -1725,15 +950,15 @@ static enum ferr_code ev_index(struct ev *e, const struct node *n,
     rc = eval(e, n->kid[0], &l);
     if (rc)
         return rc;
-    if (v_prim(&l)) {
-        v_release(&l);
-        *out = n->kid[1] ? v_null() : v_filtered_new();
+    if (exprval_primitive(&l)) {
+        exprval_release(&l);
+        *out = n->kid[1] ? exprval_null() : v_filtered_new();
         return FERR_OK;
     }
     if (!n->kid[1]) {
-        struct val f = v_filtered_new();
+        struct exprval f = v_filtered_new();
 
-        if (l.filtered) {
+        if (l.flags & VAL_FILTERED) {
             size_t i;
             json_t *item;
 
@@ -1745,21 +970,21 @@ static enum ferr_code ev_index(struct ev *e, const struct node *n,
         } else {
             append_all(f.j, l.j);
         }
-        v_release(&l);
+        exprval_release(&l);
         *out = f;
         return FERR_OK;
     }
     rc = eval(e, n->kid[1], &k);
     if (rc) {
-        v_release(&l);
+        exprval_release(&l);
         return rc;
     }
     has_ix = int_index(&k, &ix);
-    has_ks = v_prim(&k);
+    has_ks = exprval_primitive(&k);
     if (has_ks)
-        v_to_sv(&k, &ks);
-    if (l.filtered) {
-        struct val f = v_filtered_new();
+        exprval_to_str(&k, &ks);
+    if (l.flags & VAL_FILTERED) {
+        struct exprval f = v_filtered_new();
         size_t i;
         json_t *item;
 
@@ -1778,14 +1003,14 @@ static enum ferr_code ev_index(struct ev *e, const struct node *n,
     } else {
         json_t *hit = NULL;
 
-        if (l.k == V_OBJ && has_ks)
-            hit = obj_get(l.j, ks.p, ks.len, l.exact);
-        else if (l.k == V_ARR && has_ix)
+        if (l.k == EXPRVAL_OBJ && has_ks)
+            hit = obj_get(l.j, ks.p, ks.len, l.flags & VAL_EXACT);
+        else if (l.k == EXPRVAL_ARR && has_ix)
             hit = json_array_get(l.j, ix);
-        *out = hit ? v_child(&l, hit) : v_null();
+        *out = hit ? exprval_child(&l, hit) : exprval_null();
     }
-    v_release(&k);
-    v_release(&l);
+    exprval_release(&k);
+    exprval_release(&l);
     return FERR_OK;
 }
 
@@ -1800,7 +1025,7 @@ static enum ferr_code limit_err(struct ev *e, const struct node *n)
  * evaluation count together against LIM_EXPR_VALUE_BYTES, so nesting
  * cannot multiply memory (as GitHub's per-evaluation memory counter). */
 static enum ferr_code take_result(struct ev *e, const struct node *n,
-                                  struct buf *b, struct val *out)
+                                  struct buf *b, struct exprval *out)
 {
     size_t len;
     char *s;
@@ -1809,31 +1034,31 @@ static enum ferr_code take_result(struct ev *e, const struct node *n,
         return limit_err(e, n);
     e->made += b->len;
     s = buf_take(b, &len);
-    *out = v_str_take(s, len);
+    *out = exprval_adopt_str(s, len);
     return FERR_OK;
 }
 
 static enum ferr_code fn_contains(struct ev *e, const struct node *n,
-                                  struct val *out)
+                                  struct exprval *out)
 {
-    struct val l;
-    struct val r = v_null();
+    struct exprval l;
+    struct exprval r = exprval_null();
     bool res = false;
     enum ferr_code rc = eval(e, n->kid[0], &l);
 
     if (rc)
         return rc;
-    if (v_prim(&l)) {
-        struct sv ls;
-        struct sv rs;
+    if (exprval_primitive(&l)) {
+        struct exprval_str ls;
+        struct exprval_str rs;
 
         rc = eval(e, n->kid[1], &r);
-        if (!rc && v_prim(&r)) {
-            v_to_sv(&l, &ls);
-            v_to_sv(&r, &rs);
-            res = ci_contains(ls.p, ls.len, rs.p, rs.len);
+        if (!rc && exprval_primitive(&r)) {
+            exprval_to_str(&l, &ls);
+            exprval_to_str(&r, &rs);
+            res = exprval_str_contains(ls.p, ls.len, rs.p, rs.len);
         }
-    } else if (l.k == V_ARR && json_array_size(l.j) > 0) {
+    } else if (l.k == EXPRVAL_ARR && json_array_size(l.j) > 0) {
         size_t i;
         json_t *item;
 
@@ -1841,53 +1066,53 @@ static enum ferr_code fn_contains(struct ev *e, const struct node *n,
         if (!rc) {
             json_array_foreach(l.j, i, item)
             {
-                struct val iv = v_json(item, false);
+                struct exprval iv = exprval_borrow_json(item);
 
-                if (v_eq(&r, &iv)) {
+                if (exprval_eq(&r, &iv)) {
                     res = true;
                     break;
                 }
             }
         }
     }
-    v_release(&r);
-    v_release(&l);
+    exprval_release(&r);
+    exprval_release(&l);
     if (!rc)
-        *out = v_bool(res);
+        *out = exprval_bool(res);
     return rc;
 }
 
 static enum ferr_code fn_affix(struct ev *e, const struct node *n,
-                               struct val *out)
+                               struct exprval *out)
 {
-    struct val l;
-    struct val r = v_null();
+    struct exprval l;
+    struct exprval r = exprval_null();
     bool res = false;
     enum ferr_code rc = eval(e, n->kid[0], &l);
 
     if (rc)
         return rc;
-    if (v_prim(&l)) {
+    if (exprval_primitive(&l)) {
         rc = eval(e, n->kid[1], &r);
-        if (!rc && v_prim(&r)) {
-            struct sv ls;
-            struct sv rs;
+        if (!rc && exprval_primitive(&r)) {
+            struct exprval_str ls;
+            struct exprval_str rs;
 
-            v_to_sv(&l, &ls);
-            v_to_sv(&r, &rs);
+            exprval_to_str(&l, &ls);
+            exprval_to_str(&r, &rs);
             if (rs.len <= ls.len) {
                 const char *at = n->id == F_STARTSWITH
                                      ? ls.p
                                      : ls.p + ls.len - rs.len;
 
-                res = ci_eq(at, rs.len, rs.p, rs.len);
+                res = exprval_str_eq(at, rs.len, rs.p, rs.len);
             }
         }
     }
-    v_release(&r);
-    v_release(&l);
+    exprval_release(&r);
+    exprval_release(&l);
     if (!rc)
-        *out = v_bool(res);
+        *out = exprval_bool(res);
     return rc;
 }
 
@@ -1895,7 +1120,7 @@ static enum ferr_code fn_affix(struct ev *e, const struct node *n,
  * whole before any argument is evaluated, and arguments are evaluated
  * lazily, once each. */
 struct fmt_args {
-    struct val *v;
+    struct exprval *v;
     bool *done;
     size_t n;
 };
@@ -1903,7 +1128,7 @@ struct fmt_args {
 static enum ferr_code fmt_arg(struct ev *e, const struct node *n,
                               struct fmt_args *fa, size_t ai, struct buf *b)
 {
-    struct sv s;
+    struct exprval_str s;
     enum ferr_code rc;
 
     if (!fa->done[ai]) {
@@ -1914,7 +1139,7 @@ static enum ferr_code fmt_arg(struct ev *e, const struct node *n,
     }
     if (!b)
         return FERR_OK;
-    v_to_sv(&fa->v[ai], &s);
+    exprval_to_str(&fa->v[ai], &s);
     if (buf_add(b, s.p, s.len))
         return limit_err(e, n);
     return FERR_OK;
@@ -1965,8 +1190,8 @@ static bool fmt_spec(const char *f, size_t fn, size_t i, size_t *close,
 }
 
 static enum ferr_code fmt_run(struct ev *e, const struct node *n,
-                              const struct sv *fs, struct fmt_args *fa,
-                              struct buf *b)
+                              const struct exprval_str *fs,
+                              struct fmt_args *fa, struct buf *b)
 {
     const char *f = fs->p;
     size_t fn = fs->len;
@@ -2050,17 +1275,17 @@ static enum ferr_code fmt_run(struct ev *e, const struct node *n,
 }
 
 static enum ferr_code fn_format(struct ev *e, const struct node *n,
-                                struct val *out)
+                                struct exprval *out)
 {
-    struct val fv;
-    struct sv fs;
+    struct exprval fv;
+    struct exprval_str fs;
     struct fmt_args fa;
     struct buf b;
     enum ferr_code rc = eval(e, n->kid[0], &fv);
 
     if (rc)
         return rc;
-    v_to_sv(&fv, &fs);
+    exprval_to_str(&fv, &fs);
     fa.n = n->nkid - 1;
     fa.v = xcalloc(fa.n + 1, sizeof(*fa.v));
     fa.done = xcalloc(fa.n + 1, sizeof(*fa.done));
@@ -2072,38 +1297,38 @@ static enum ferr_code fn_format(struct ev *e, const struct node *n,
         rc = take_result(e, n, &b, out);
     buf_release(&b);
     for (size_t i = 0; i < fa.n; i++)
-        v_release(&fa.v[i]);
+        exprval_release(&fa.v[i]);
     free(fa.v);
     free(fa.done);
-    v_release(&fv);
+    exprval_release(&fv);
     return rc;
 }
 
 static enum ferr_code fn_join(struct ev *e, const struct node *n,
-                              struct val *out)
+                              struct exprval *out)
 {
-    struct val a;
-    struct val sep = v_null();
+    struct exprval a;
+    struct exprval sep = exprval_null();
     struct buf b;
     enum ferr_code rc = eval(e, n->kid[0], &a);
 
     if (rc)
         return rc;
-    if (a.k == V_STR) {
+    if (a.k == EXPRVAL_STR) {
         *out = a;
         return FERR_OK;
     }
-    if (v_prim(&a)) {
-        struct sv s;
+    if (exprval_primitive(&a)) {
+        struct exprval_str s;
 
-        v_to_sv(&a, &s);
-        *out = v_str_take(xstrndup(s.p, s.len), s.len);
-        v_release(&a);
+        exprval_to_str(&a, &s);
+        *out = exprval_adopt_str(xstrndup(s.p, s.len), s.len);
+        exprval_release(&a);
         return FERR_OK;
     }
     buf_init(&b, LIM_EXPR_VALUE_BYTES);
-    if (a.k == V_ARR && json_array_size(a.j) > 0) {
-        struct sv ss;
+    if (a.k == EXPRVAL_ARR && json_array_size(a.j) > 0) {
+        struct exprval_str ss;
         size_t i;
         json_t *item;
 
@@ -2111,17 +1336,17 @@ static enum ferr_code fn_join(struct ev *e, const struct node *n,
         ss.len = 1;
         if (json_array_size(a.j) > 1 && n->nkid > 1) {
             rc = eval(e, n->kid[1], &sep);
-            if (!rc && v_prim(&sep))
-                v_to_sv(&sep, &ss);
+            if (!rc && exprval_primitive(&sep))
+                exprval_to_str(&sep, &ss);
         }
         json_array_foreach(a.j, i, item)
         {
-            struct val iv = v_json(item, false);
-            struct sv is;
+            struct exprval iv = exprval_borrow_json(item);
+            struct exprval_str is;
 
             if (rc)
                 break;
-            v_to_sv(&iv, &is);
+            exprval_to_str(&iv, &is);
             if ((i > 0 && buf_add(&b, ss.p, ss.len)) ||
                 buf_add(&b, is.p, is.len))
                 rc = limit_err(e, n);
@@ -2130,42 +1355,42 @@ static enum ferr_code fn_join(struct ev *e, const struct node *n,
     if (!rc)
         rc = take_result(e, n, &b, out);
     buf_release(&b);
-    v_release(&sep);
-    v_release(&a);
+    exprval_release(&sep);
+    exprval_release(&a);
     return rc;
 }
 
 static enum ferr_code fn_tojson(struct ev *e, const struct node *n,
-                                struct val *out)
+                                struct exprval *out)
 {
-    struct val a;
+    struct exprval a;
     struct buf b;
     enum ferr_code rc = eval(e, n->kid[0], &a);
 
     if (rc)
         return rc;
     buf_init(&b, LIM_EXPR_VALUE_BYTES);
-    if (val_write_json(&b, &a))
+    if (exprval_write_json(&a, &b))
         rc = limit_err(e, n);
     else
         rc = take_result(e, n, &b, out);
     buf_release(&b);
-    v_release(&a);
+    exprval_release(&a);
     return rc;
 }
 
 static enum ferr_code fn_fromjson(struct ev *e, const struct node *n,
-                                  struct val *out)
+                                  struct exprval *out)
 {
-    struct val a;
-    struct sv s;
+    struct exprval a;
+    struct exprval_str s;
     json_error_t jerr;
     json_t *j;
     enum ferr_code rc = eval(e, n->kid[0], &a);
 
     if (rc)
         return rc;
-    v_to_sv(&a, &s);
+    exprval_to_str(&a, &s);
     j = json_loadb(s.p, s.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
     if (!j && strstr(jerr.text, "too big"))
         j = json_loadb(s.p, s.len,
@@ -2177,13 +1402,13 @@ static enum ferr_code fn_fromjson(struct ev *e, const struct node *n,
                   "fromJSON: invalid JSON at offset %d: %s",
                   jerr.position, jerr.text);
     else
-        *out = v_json(j, true);
-    v_release(&a);
+        *out = exprval_adopt_json(j);
+    exprval_release(&a);
     return rc;
 }
 
 static enum ferr_code fn_hashfiles(struct ev *e, const struct node *n,
-                                   struct val *out)
+                                   struct exprval *out)
 {
     char **pats;
     struct buf b;
@@ -2196,15 +1421,15 @@ static enum ferr_code fn_hashfiles(struct ev *e, const struct node *n,
                     "function 'hashFiles' is not available here");
     pats = xcalloc(n->nkid, sizeof(*pats));
     for (; got < n->nkid; got++) {
-        struct val v;
-        struct sv s;
+        struct exprval v;
+        struct exprval_str s;
 
         rc = eval(e, n->kid[got], &v);
         if (rc)
             break;
-        v_to_sv(&v, &s);
+        exprval_to_str(&v, &s);
         pats[got] = xstrndup(s.p, s.len);
-        v_release(&v);
+        exprval_release(&v);
     }
     if (!rc) {
         buf_init(&b, HASH_MAX);
@@ -2225,7 +1450,7 @@ static enum ferr_code fn_hashfiles(struct ev *e, const struct node *n,
 }
 
 static enum ferr_code ev_call(struct ev *e, const struct node *n,
-                              struct val *out)
+                              struct exprval *out)
 {
     enum expr_status st = e->env->status;
 
@@ -2246,16 +1471,16 @@ static enum ferr_code ev_call(struct ev *e, const struct node *n,
     case F_HASHFILES:
         return fn_hashfiles(e, n, out);
     case F_SUCCESS:
-        *out = v_bool(st == EXPR_OK);
+        *out = exprval_bool(st == EXPR_OK);
         return FERR_OK;
     case F_ALWAYS:
-        *out = v_bool(true);
+        *out = exprval_bool(true);
         return FERR_OK;
     case F_CANCELLED:
-        *out = v_bool(st == EXPR_CANCELLED);
+        *out = exprval_bool(st == EXPR_CANCELLED);
         return FERR_OK;
     case F_FAILURE:
-        *out = v_bool(st == EXPR_FAILED);
+        *out = exprval_bool(st == EXPR_FAILED);
         return FERR_OK;
     case F_UNKNOWN:
         break;
@@ -2265,31 +1490,31 @@ static enum ferr_code ev_call(struct ev *e, const struct node *n,
 }
 
 static enum ferr_code ev_logic(struct ev *e, const struct node *n,
-                               struct val *out)
+                               struct exprval *out)
 {
     for (size_t i = 0; i < n->nkid; i++) {
-        struct val v;
+        struct exprval v;
         enum ferr_code rc = eval(e, n->kid[i], &v);
         bool t;
 
         if (rc)
             return rc;
-        t = v_truthy(&v);
+        t = exprval_truthy(&v);
         if (i + 1 == n->nkid || (n->k == N_AND ? !t : t)) {
             *out = v;
             return FERR_OK;
         }
-        v_release(&v);
+        exprval_release(&v);
     }
-    *out = v_null();
+    *out = exprval_null();
     return FERR_OK;
 }
 
 static enum ferr_code ev_compare(struct ev *e, const struct node *n,
-                                 struct val *out)
+                                 struct exprval *out)
 {
-    struct val l;
-    struct val r;
+    struct exprval l;
+    struct exprval r;
     bool res;
     enum ferr_code rc = eval(e, n->kid[0], &l);
 
@@ -2297,37 +1522,37 @@ static enum ferr_code ev_compare(struct ev *e, const struct node *n,
         return rc;
     rc = eval(e, n->kid[1], &r);
     if (rc) {
-        v_release(&l);
+        exprval_release(&l);
         return rc;
     }
     switch (n->k) {
     case N_EQ:
-        res = v_eq(&l, &r);
+        res = exprval_eq(&l, &r);
         break;
     case N_NE:
-        res = !v_eq(&l, &r);
+        res = !exprval_eq(&l, &r);
         break;
     case N_LT:
-        res = v_order(&l, &r) < 0;
+        res = exprval_order(&l, &r) < 0;
         break;
     case N_LE:
-        res = v_eq(&l, &r) || v_order(&l, &r) < 0;
+        res = exprval_eq(&l, &r) || exprval_order(&l, &r) < 0;
         break;
     case N_GT:
-        res = v_order(&l, &r) > 0;
+        res = exprval_order(&l, &r) > 0;
         break;
     default:
-        res = v_eq(&l, &r) || v_order(&l, &r) > 0;
+        res = exprval_eq(&l, &r) || exprval_order(&l, &r) > 0;
         break;
     }
-    v_release(&l);
-    v_release(&r);
-    *out = v_bool(res);
+    exprval_release(&l);
+    exprval_release(&r);
+    *out = exprval_bool(res);
     return FERR_OK;
 }
 
 static enum ferr_code eval(struct ev *e, const struct node *n,
-                           struct val *out)
+                           struct exprval *out)
 {
     enum ferr_code rc;
 
@@ -2341,21 +1566,22 @@ static enum ferr_code eval(struct ev *e, const struct node *n,
         if (n->id >= 0 && e->env->contexts)
             c = obj_get(e->env->contexts, ctx_names[n->id],
                         strlen(ctx_names[n->id]), false);
-        *out = c ? v_json(c, false) : v_null();
-        out->exact = n->id == CTX_ENV; /* a case-sensitive dictionary on
-                                        * Linux runners */
+        *out = c ? exprval_borrow_json(c) : exprval_null();
+        if (n->id == CTX_ENV) /* a case-sensitive dictionary on Linux
+                               * runners */
+            out->flags = VAL_EXACT;
         return FERR_OK;
     }
     case N_INDEX:
         return ev_index(e, n, out);
     case N_NOT: {
-        struct val v;
+        struct exprval v;
 
         rc = eval(e, n->kid[0], &v);
         if (rc)
             return rc;
-        *out = v_bool(!v_truthy(&v));
-        v_release(&v);
+        *out = exprval_bool(!exprval_truthy(&v));
+        exprval_release(&v);
         return FERR_OK;
     }
     case N_AND:
@@ -2375,7 +1601,7 @@ static const struct expr_env empty_env = { NULL, EXPR_OK, NULL, NULL };
 
 /* Parse and evaluate @src; *out is set only on success. */
 static enum ferr_code eval_src(const struct expr_env *env, struct span src,
-                               const struct pos *pos, struct val *out,
+                               const struct pos *pos, struct exprval *out,
                                struct ferr *err)
 {
     struct arena *a = arena_new(2048);
@@ -2391,7 +1617,7 @@ static enum ferr_code eval_src(const struct expr_env *env, struct span src,
         rc = eval(&e, root, out);
     }
     /* a string literal result lives in the arena: copy it out */
-    if (!rc && out->k == V_STR && !out->j && !out->own_s) {
+    if (!rc && out->k == EXPRVAL_STR && !out->j && !out->own_s) {
         out->own_s = xmemdup(out->s, out->len + 1);
         out->s = out->own_s;
     }
@@ -2403,13 +1629,13 @@ enum ferr_code expr_eval(const struct expr_env *env, struct span src,
                          const struct pos *pos, json_t **out,
                          struct ferr *err)
 {
-    struct val v;
+    struct exprval v;
     enum ferr_code rc;
 
     *out = NULL;
     rc = eval_src(env, src, pos, &v, err);
     if (!rc)
-        *out = v_to_json(&v);
+        *out = exprval_take_json(&v);
     return rc;
 }
 
@@ -2470,7 +1696,8 @@ enum ferr_code expr_scan(struct span src, const struct pos *pos,
 /* Evaluate the ${{ }} at [start, end) of @src, errors placed in @src. */
 static enum ferr_code eval_piece(const struct expr_env *env, struct span src,
                                  const struct pos *pos, size_t start,
-                                 size_t end, struct val *out, struct ferr *err)
+                                 size_t end, struct exprval *out,
+                                 struct ferr *err)
 {
     struct span inner = span_of(src.p + start + 3, end - start - 5);
     struct pos ip;
@@ -2491,8 +1718,8 @@ enum ferr_code expr_interp(const struct expr_env *env, struct span src,
     int r;
 
     while ((r = scan_one(src, from, &start, &end)) != 0) {
-        struct val v;
-        struct sv s;
+        struct exprval v;
+        struct exprval_str s;
         enum ferr_code rc;
 
         if (r < 0)
@@ -2502,9 +1729,9 @@ enum ferr_code expr_interp(const struct expr_env *env, struct span src,
         rc = eval_piece(env, src, pos, start, end, &v, err);
         if (rc)
             return rc;
-        v_to_sv(&v, &s);
+        exprval_to_str(&v, &s);
         rc = buf_add(out, s.p, s.len);
-        v_release(&v);
+        exprval_release(&v);
         if (rc)
             goto too_long;
         from = end;
@@ -2541,11 +1768,11 @@ enum ferr_code expr_interp_value(const struct expr_env *env, struct span src,
 
     *out = NULL;
     if (single_piece(src, &start, &end)) {
-        struct val v;
+        struct exprval v;
 
         rc = eval_piece(env, src, pos, start, end, &v, err);
         if (!rc)
-            *out = v_to_json(&v);
+            *out = exprval_take_json(&v);
         return rc;
     }
     buf_init(&b, LIM_EXPR_VALUE_BYTES);
@@ -2579,7 +1806,7 @@ enum ferr_code expr_eval_cond(const struct expr_env *env, struct span src,
                               struct ferr *err)
 {
     const struct expr_env *en = env ? env : &empty_env;
-    struct span s = trim_ws(src);
+    struct span s = exprval_trim(src);
     struct pos sp;
     const struct pos *spos = NULL;
     struct arena *a;
@@ -2642,12 +1869,12 @@ enum ferr_code expr_eval_cond(const struct expr_env *env, struct span src,
     rc = parse_cond(a, s, spos, &root, &has_status, err);
     if (!rc && (has_status || en->status == EXPR_OK)) {
         struct ev e = { en, s, spos, err, 0 };
-        struct val v;
+        struct exprval v;
 
         rc = eval(&e, root, &v);
         if (!rc) {
-            *out = v_truthy(&v);
-            v_release(&v);
+            *out = exprval_truthy(&v);
+            exprval_release(&v);
         }
     }
     arena_free(a);
@@ -2656,34 +1883,34 @@ enum ferr_code expr_eval_cond(const struct expr_env *env, struct span src,
 
 bool expr_truthy(const json_t *v)
 {
-    struct val x;
+    struct exprval x;
 
     if (!v)
         return false;
-    x = v_json((json_t *)v, false);
-    return v_truthy(&x);
+    x = exprval_borrow_json((json_t *)v);
+    return exprval_truthy(&x);
 }
 
 enum ferr_code expr_to_string(const json_t *v, struct buf *out)
 {
-    struct val x;
-    struct sv s;
+    struct exprval x;
+    struct exprval_str s;
 
     if (!v)
         return FERR_OK;
-    x = v_json((json_t *)v, false);
-    v_to_sv(&x, &s);
+    x = exprval_borrow_json((json_t *)v);
+    exprval_to_str(&x, &s);
     return buf_add(out, s.p, s.len);
 }
 
 enum ferr_code expr_to_json(const json_t *v, struct buf *out)
 {
-    struct val x;
+    struct exprval x;
 
     if (!v)
         return buf_add(out, "null", 4);
-    x = v_json((json_t *)v, false);
-    return val_write_json(out, &x);
+    x = exprval_borrow_json((json_t *)v);
+    return exprval_write_json(&x, out);
 }
 
 enum ferr_code expr_check(struct span src, const struct pos *pos,
@@ -2733,13 +1960,13 @@ static void emit_chain(struct refs *r, const struct node *n)
         return;
     for (size_t i = r->nchain; i-- > 0;) {
         const struct node *key = r->chain[i]->kid[1];
-        struct sv s;
+        struct exprval_str s;
 
         if (!key || key->k != N_LIT) {
             s.p = "*";
             s.len = 1;
         } else {
-            v_to_sv(&key->lit, &s);
+            exprval_to_str(&key->lit, &s);
         }
         if (buf_addch(&r->path, '.') || buf_add(&r->path, s.p, s.len))
             return;

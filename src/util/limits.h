@@ -6,7 +6,6 @@
 #define LIM_WORKFLOW_BYTES (1024u * 1024u)   /* one workflow file */
 #define LIM_YAML_DEPTH 64u                   /* nesting of YAML nodes */
 #define LIM_YAML_NODES 200000u               /* nodes in one file */
-#define LIM_YAML_ALIASES 0u                  /* aliases are rejected */
 #define LIM_EXPR_BYTES (64u * 1024u)         /* one ${{ }} expression */
 #define LIM_EXPR_DEPTH 100u                  /* parse nesting */
 #define LIM_EXPR_VALUE_BYTES (16u * 1024u * 1024u) /* a string result */

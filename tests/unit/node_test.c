@@ -332,6 +332,42 @@ static void test_node_alias_bomb_is_limited(void **state)
     json_decref(j);
 }
 
+static void test_node_alias_chain_depth_is_limited(void **state)
+{
+    struct fx *f = *state;
+    struct buf b;
+    json_t *j = (json_t *)1;
+    struct ferr err;
+    char msg[600];
+
+    /* each anchor nests the previous one 60 deep: 3 of them are fine,
+     * 4 go past 2 * LIM_YAML_DEPTH once expanded */
+    buf_init(&b, 1 << 16);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(buf_addf(&b, "k%d: &a%d ", i, i), FERR_OK);
+        for (int d = 0; d < 60; d++)
+            assert_int_equal(buf_addch(&b, '['), FERR_OK);
+        if (i)
+            assert_int_equal(buf_addf(&b, "*a%d", i - 1), FERR_OK);
+        else
+            assert_int_equal(buf_addch(&b, 'v'), FERR_OK);
+        for (int d = 0; d < 60; d++)
+            assert_int_equal(buf_addch(&b, ']'), FERR_OK);
+        assert_int_equal(buf_addch(&b, '\n'), FERR_OK);
+    }
+    assert_int_equal(parse(f, buf_cstr(&b)), FERR_OK);
+    ferr_clear(&err);
+    assert_int_equal(node_to_json(node_get(f->root, "k1", NULL), &j, &err),
+                     FERR_OK);
+    json_decref(j);
+    assert_int_equal(node_to_json(node_get(f->root, "k3", NULL), &j, &err),
+                     FERR_LIMIT);
+    assert_null(j);
+    ferr_format(&err, msg, sizeof(msg));
+    assert_non_null(strstr(msg, "aliases nest deeper than 128 levels"));
+    buf_release(&b);
+}
+
 static void test_node_merge_key_rejected(void **state)
 {
     struct fx *f = *state;
@@ -486,6 +522,7 @@ int main(void)
         T(test_node_alias_redefined_anchor_uses_latest),
         T(test_node_alias_errors),
         T(test_node_alias_bomb_is_limited),
+        T(test_node_alias_chain_depth_is_limited),
         T(test_node_merge_key_rejected),
         T(test_node_one_document_only),
         T(test_node_empty_document_is_null),
