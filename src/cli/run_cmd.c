@@ -263,11 +263,20 @@ int cli_run(int argc, char **argv)
         } else if (strcmp(a, "-e") == 0 || strcmp(a, "--eventpath") == 0) {
             json_error_t je;
 
+            json_decref(payload); /* the last -e wins */
             payload = json_load_file(val, JSON_REJECT_DUPLICATES, &je);
-            if (!payload || !json_is_object(payload)) {
-                fprintf(stderr, "ferry run: %s:%d:%d: %s\n", val, je.line,
-                        je.column, payload ? "the event must be a JSON object"
-                                           : je.text);
+            if (!payload) {
+                if (je.line > 0)
+                    fprintf(stderr, "ferry run: %s:%d:%d: %s\n", val,
+                            je.line, je.column, je.text);
+                else
+                    fprintf(stderr, "ferry run: %s: %s\n", val, je.text);
+                status = 2;
+                goto done;
+            }
+            if (!json_is_object(payload)) {
+                fprintf(stderr, "ferry run: %s: the event must be a JSON "
+                        "object\n", val);
                 status = 2;
                 goto done;
             }

@@ -92,7 +92,9 @@ static enum ferr_code checkout(struct action_call *c, struct ferr *err)
     if (in(c, "ref"))
         sayf(c, "warning: checkout 'ref' is ignored: the workspace holds "
              "the working tree ferry runs");
-    if (!path) {
+    while (path && path[0] == '.' && path[1] == '/')
+        path += 2;
+    if (!path || !*path || strcmp(path, ".") == 0) {
         sayf(c, "workspace holds a copy of %s", c->repo_root);
         return FERR_OK;
     }

@@ -32,6 +32,7 @@ struct action_post {
     bool success_only; /* post-if: success() */
 };
 
+/** Free what @p owns; it is left with kind POST_NONE. */
 void action_post_release(struct action_post *p);
 
 struct action_call {
@@ -75,6 +76,7 @@ struct action_def {
 enum ferr_code action_load_local(const char *dir, struct action_def **out,
                                  struct diags *diags,
                                  struct ferr *err) FERR_MUST_CHECK;
+/** Free @d and its action; NULL is a no-op. */
 void action_def_free(struct action_def *d);
 
 /** The message for an action that cannot run here. */

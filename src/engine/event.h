@@ -26,6 +26,7 @@ enum event_kind {
 enum result { RES_NONE = 0, RES_SUCCESS, RES_FAILURE, RES_CANCELLED,
               RES_SKIPPED };
 
+/** "success", "failure", "cancelled", "skipped", or "" for RES_NONE. */
 const char *result_name(enum result r);
 
 struct event {

@@ -102,8 +102,9 @@ struct job {
     char *cancel_reason;     /* why job_cancel was called */
     struct loop_timer *job_timeout;
     struct loop_timer *kill_timer;
+    pid_t kill_pgid;         /* the group kill_timer will SIGKILL, or 0 */
+    bool aborted;            /* a hard abort: no step starts any more */
     struct loop_timer *kick;  /* deferred start / finish */
-    bool kill_sent;
 };
 
 static void advance(struct job *j);
@@ -315,6 +316,10 @@ static enum ferr_code minutes_of(struct job *j, json_t *ctx,
     if (!rc && !(*out > 0))
         rc = ferr_set(err, FERR_INVALID, &n->pos,
                       "timeout-minutes must be greater than 0");
+    if (!rc && !(*out <= LIM_TIMEOUT_MINUTES))
+        rc = ferr_set(err, FERR_LIMIT, &n->pos,
+                      "timeout-minutes must be at most %u",
+                      LIM_TIMEOUT_MINUTES);
     json_decref(v);
     return rc;
 }
@@ -342,9 +347,11 @@ static enum ferr_code bool_of(struct job *j, json_t *ctx,
 
 /* ---------- process environment ---------- */
 
+/* Environment values are bytes, not text: kept as given (jansson holds
+ * them without checking UTF-8; they are only ever read back here). */
 static void setenv_json(json_t *env, const char *k, const char *v)
 {
-    json_object_set_new(env, k, json_string(v ? v : ""));
+    json_object_set_new(env, k, json_string_nocheck(v ? v : ""));
 }
 
 static const char *gh(const struct job *j, const char *key)
@@ -352,6 +359,21 @@ static const char *gh(const struct job *j, const char *key)
     const char *v = json_string_value(json_object_get(j->github, key));
 
     return v ? v : "";
+}
+
+static void setenv_fmt(json_t *env, const char *k, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void setenv_fmt(json_t *env, const char *k, const char *fmt, ...)
+{
+    va_list ap;
+    char *v;
+
+    va_start(ap, fmt);
+    if (vasprintf(&v, fmt, ap) < 0)
+        v = NULL;
+    va_end(ap);
+    setenv_json(env, k, v);
+    free(v);
 }
 
 /* "K=V" strings for a step's process; caller frees with free_envp. */
@@ -388,8 +410,7 @@ static char **build_envp(struct job *j, const struct frame *f,
         if (eq && eq != *e) {
             char *name = xstrndup(*e, (size_t)(eq - *e));
 
-            json_object_set_new(env, name,
-                                json_lossy_stringn(eq + 1, strlen(eq + 1)));
+            json_object_set_new(env, name, json_string_nocheck(eq + 1));
             free(name);
         }
     }
@@ -401,14 +422,11 @@ static char **build_envp(struct job *j, const struct frame *f,
     setenv_json(env, "GITHUB_JOB", j->spec.wj->id);
     setenv_json(env, "GITHUB_ACTION", action_id);
     setenv_json(env, "GITHUB_WORKSPACE", j->workspace);
-    json_object_set_new(env, "GITHUB_EVENT_PATH",
-                        json_sprintf("%s/event.json", j->dir));
-    json_object_set_new(env, "GITHUB_ENV", json_sprintf("%s/env", j->files));
-    json_object_set_new(env, "GITHUB_OUTPUT",
-                        json_sprintf("%s/output", j->files));
-    json_object_set_new(env, "GITHUB_PATH", json_sprintf("%s/path", j->files));
-    json_object_set_new(env, "GITHUB_STATE",
-                        json_sprintf("%s/state", j->files));
+    setenv_fmt(env, "GITHUB_EVENT_PATH", "%s/event.json", j->dir);
+    setenv_fmt(env, "GITHUB_ENV", "%s/env", j->files);
+    setenv_fmt(env, "GITHUB_OUTPUT", "%s/output", j->files);
+    setenv_fmt(env, "GITHUB_PATH", "%s/path", j->files);
+    setenv_fmt(env, "GITHUB_STATE", "%s/state", j->files);
     setenv_json(env, "GITHUB_STEP_SUMMARY", j->summary_path);
     if (f && f->action_path)
         setenv_json(env, "GITHUB_ACTION_PATH", f->action_path);
@@ -636,7 +654,9 @@ static void on_kill_timer(struct loop *l, struct loop_timer *t, void *ud)
 
     (void)l;
     (void)t;
-    output_signal_groups(&j->out, SIGKILL);
+    if (j->kill_pgid > 0)
+        proc_signal_group(j->kill_pgid, SIGKILL);
+    j->kill_pgid = 0;
 }
 
 /* SIGTERM the running step's group, SIGKILL after the grace period. */
@@ -649,6 +669,12 @@ static void terminate_step(struct job *j, struct step_exec *st)
     proc_signal_group(st->pid, SIGCONT);
     if (!j->kill_timer)
         j->kill_timer = loop_timer_new(j->host->loop, on_kill_timer, j);
+    if (!j->kill_timer) {
+        /* no timer (fd limit): no grace either */
+        proc_signal_group(st->pid, SIGKILL);
+        return;
+    }
+    j->kill_pgid = st->pid;
     loop_timer_arm(j->kill_timer, KILL_GRACE_MS);
 }
 
@@ -673,6 +699,13 @@ static void on_step_exit(void *ud, int status)
     enum result outcome = RES_SUCCESS;
     struct ferr err;
 
+    if (j->kill_pgid == st->pid) {
+        /* the leader is gone; what is left of its group gets no grace
+         * beyond it, and the timer must not hit a later step */
+        proc_signal_group(st->pid, SIGKILL);
+        loop_timer_disarm(j->kill_timer);
+        j->kill_pgid = 0;
+    }
     st->pid = 0;
     loop_timer_disarm(st->timeout);
     if (st->io)
@@ -1064,6 +1097,13 @@ static int start_step(struct job *j, struct frame *f)
     memset(st, 0, sizeof(*st));
     st->s = s;
     st->top = f->parent == NULL;
+    if (j->aborted) {
+        /* a hard abort: nothing more runs, not even always() steps */
+        st->number = st->top ? j->next_step++ : 0;
+        st->name = xstrdup(s->name ? s->name : "step");
+        complete_step(j, f, RES_SKIPPED);
+        return STEP_DONE;
+    }
     if (st->top) {
         st->number = j->next_step++;
     } else {
@@ -1114,6 +1154,12 @@ static int start_step(struct job *j, struct frame *f)
                      &err);
     if (!rc && s->timeout_minutes)
         rc = minutes_of(j, ctx, s->timeout_minutes, &minutes, &err);
+    if (!rc && minutes > 0) {
+        st->timeout = loop_timer_new(j->host->loop, on_step_timeout, j);
+        if (!st->timeout)
+            rc = ferr_set(&err, FERR_IO, NULL, "cannot make a timer for "
+                          "timeout-minutes: %s", strerror(errno));
+    }
     if (!rc)
         rc = reset_files(j, &err);
     if (!rc && s->run)
@@ -1126,10 +1172,8 @@ static int start_step(struct job *j, struct frame *f)
         return STEP_DONE;
     }
     if (st->pid) {
-        if (minutes > 0) {
-            st->timeout = loop_timer_new(j->host->loop, on_step_timeout, j);
+        if (st->timeout)
             loop_timer_arm(st->timeout, (uint64_t)(minutes * 60000.0));
-        }
         return STEP_ASYNC;
     }
     if (state == STEP_PUSHED)
@@ -1255,6 +1299,11 @@ struct job *job_new(const struct job_host *host, struct job_spec *spec,
     j->outputs = json_object();
     j->kick = loop_timer_new(host->loop, on_kick, j);
     j->status = EXPR_OK;
+    if (!j->kick) {
+        /* without it the job could never report back (fd limit) */
+        job_free(j);
+        return NULL;
+    }
     return j;
 }
 
@@ -1349,8 +1398,11 @@ static void finish_job(struct job *j)
     if (j->tracking) {
         char *tag = xasprintf("FERRY_TRACKING_ID=%s", j->tracking);
 
-        while (proc_kill_tagged(tag, SIGKILL) > 0)
-            ;
+        /* bounded: a process stuck in the kernel (D state) never dies,
+         * and the run's end kills every descendant anyway */
+        for (int round = 0; round < 20; round++)
+            if (proc_kill_tagged(tag, SIGKILL) == 0)
+                break;
         free(tag);
     }
     output_close_pipes(&j->out);
@@ -1410,18 +1462,25 @@ static enum ferr_code prepare(struct job *j, struct ferr *err)
                             j->spec.key);
     j->summary_path = xasprintf("%s/summary-0.md", j->files);
     uname(&un);
-    j->runner = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "name", "ferry",
-                          "os", "Linux", "arch",
+    j->runner = json_pack("{s:s, s:s, s:s, s:s}", "name", "ferry", "os",
+                          "Linux", "arch",
                           strcmp(un.machine, "aarch64") == 0 ? "ARM64"
                           : strcmp(un.machine, "x86_64") == 0 ? "X64"
                                                               : un.machine,
-                          "temp", j->temp, "tool_cache", j->tool_cache,
                           "environment", "self-hosted");
+    /* paths come from --home and may be any bytes; contexts are text */
+    json_object_set_new(j->runner, "temp",
+                        json_lossy_stringn(j->temp, strlen(j->temp)));
+    json_object_set_new(j->runner, "tool_cache",
+                        json_lossy_stringn(j->tool_cache,
+                                           strlen(j->tool_cache)));
     if (j->out.debug)
         json_object_set_new(j->runner, "debug", json_string("1"));
     j->github = json_copy(j->spec.pw->github);
     json_object_set_new(j->github, "job", json_string(wj->id));
-    json_object_set_new(j->github, "workspace", json_string(j->workspace));
+    json_object_set_new(j->github, "workspace",
+                        json_lossy_stringn(j->workspace,
+                                           strlen(j->workspace)));
     j->top = xcalloc(1, sizeof(*j->top));
     j->top->steps = wj->steps;
     j->top->nsteps = wj->nsteps;
@@ -1474,6 +1533,9 @@ static enum ferr_code prepare(struct job *j, struct ferr *err)
                         "reusable workflows ('uses' on a job) are not "
                         "supported yet");
     j->job_timeout = loop_timer_new(j->host->loop, on_job_timeout, j);
+    if (!j->job_timeout)
+        return ferr_set(err, FERR_IO, NULL, "cannot make a timer for "
+                        "timeout-minutes: %s", strerror(errno));
     loop_timer_arm(j->job_timeout, (uint64_t)(minutes * 60000.0));
     return FERR_OK;
 }
@@ -1500,6 +1562,15 @@ void job_start(struct job *j)
         j->status = EXPR_FAILED;
     }
     loop_timer_arm(j->kick, 0);
+}
+
+void job_abort(struct job *j)
+{
+    if (j->finished)
+        return;
+    job_cancel(j, "the run was aborted");
+    j->aborted = true;
+    output_signal_groups(&j->out, SIGKILL);
 }
 
 void job_cancel(struct job *j, const char *reason)

@@ -49,7 +49,8 @@ struct job_spec {
 /**
  * A new job.  Ownership: the strings and JSON of @spec are adopted (even
  * on failure); @host is borrowed.  @done is called exactly once, from the
- * loop, when the job has finished and left no process behind.
+ * loop, when the job has finished and left no process behind.  NULL (with
+ * errno) when the loop cannot make the job's timer (fd limit).
  */
 struct job *job_new(const struct job_host *host, struct job_spec *spec,
                     void (*done)(void *ud, struct job *j), void *ud);
@@ -64,14 +65,22 @@ void job_start(struct job *j);
  */
 void job_cancel(struct job *j, const char *reason);
 
+/**
+ * Abort hard (a second Ctrl-C): cancel, SIGKILL every process group of
+ * the job at once, and run no further step, not even `if: always()`.
+ */
+void job_abort(struct job *j);
+
 /** The job's conclusion (valid once done) and its outcome before
  *  continue-on-error. */
 enum result job_result(const struct job *j);
 enum result job_outcome(const struct job *j);
 /** The job's evaluated outputs (valid once done; borrowed). */
 const json_t *job_outputs(const struct job *j);
+/** The spec the job was made from (borrowed). */
 const struct job_spec *job_spec_of(const struct job *j);
 
+/** Free a job that is done (or never started); NULL is a no-op. */
 void job_free(struct job *j);
 
 #endif

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +58,8 @@ static enum ferr_code add_dir(const char *dir, bool optional, char ***v,
         if (e->d_name[0] != '.' && is_yaml(e->d_name))
             push_path(v, n, xasprintf("%s/%s", dir, e->d_name));
     closedir(d);
-    qsort(*v + first, *n - first, sizeof(**v), cmp_str);
+    if (*n > first)
+        qsort(*v + first, *n - first, sizeof(**v), cmp_str);
     return FERR_OK;
 }
 
@@ -251,7 +253,7 @@ static json_t *github_ctx(const struct plan *p, const struct plan_wf *pw,
                           const char *full, const char *actor,
                           const char *run_id)
 {
-    const json_t *ev = p->payload;
+    const json_t *ev = pw->payload;
     const char *sha = str_or(p->repo.sha, "0000000000000000000000000000000000000000");
     const char *ref = NULL;
     const char *head_ref = "";
@@ -302,7 +304,7 @@ static json_t *github_ctx(const struct plan *p, const struct plan_wf *pw,
     wf_ref = xasprintf("%s/%s@%s", full, pw->display_path, ref);
     g = json_object();
     json_object_set_new(g, "event_name", json_string(p->event));
-    json_object_set(g, "event", p->payload);
+    json_object_set(g, "event", pw->payload);
     json_object_set_new(g, "sha", json_string(sha));
     json_object_set_new(g, "ref", json_string(ref));
     json_object_set_new(g, "ref_name", json_string(ref_name));
@@ -490,13 +492,14 @@ static enum ferr_code build_inputs(const struct plan_wf *pw,
 
             errno = 0;
             num = strtod(sval, &end);
-            if (!*sval || *end || errno) {
+            if (!*sval || *end || errno || !isfinite(num)) {
                 json_decref(in);
                 return ferr_set(err, FERR_USAGE, NULL,
                                 "input '%s' must be a number, got '%s'",
                                 name, sval);
             }
-            if (num == (double)(json_int_t)num)
+            if (num >= -9007199254740992.0 && num <= 9007199254740992.0 &&
+                num == (double)(json_int_t)num)
                 json_object_set_new(in, name, json_integer((json_int_t)num));
             else
                 json_object_set_new(in, name, json_real(num));
@@ -607,6 +610,11 @@ enum ferr_code plan_build(const struct run_opts *opts, struct plan **out,
                          &nfiles, err);
     if (rc)
         goto done;
+    if (nfiles == 0 && opts->nworkflows) {
+        rc = ferr_set(err, FERR_USAGE, NULL, "no workflow files (.yml, "
+                      ".yaml) in what -W names");
+        goto done;
+    }
     if (nfiles == 0) {
         rc = ferr_set(err, FERR_USAGE, NULL,
                       "no workflows found in '%s/.github/workflows' or "
@@ -649,7 +657,10 @@ enum ferr_code plan_build(const struct run_opts *opts, struct plan **out,
             rc = FERR_OK;
         }
     }
-    snprintf(run_id, sizeof(run_id), "%lld", (long long)time(NULL));
+    /* unique among runs sharing a --home (artifacts are scoped by it),
+     * and still a number as GitHub's are */
+    snprintf(run_id, sizeof(run_id), "%lld%07d", (long long)time(NULL),
+             (int)(getpid() % 10000000));
     p->wfs = xcalloc(nfiles, sizeof(*p->wfs));
     for (size_t i = 0; i < nfiles; i++) {
         struct plan_wf *pw = &p->wfs[p->n++];
@@ -682,11 +693,14 @@ enum ferr_code plan_build(const struct run_opts *opts, struct plan **out,
                     rc = ferr_set(err, ierr.code, NULL, "%s", ierr.msg);
                 pw->inputs = json_object();
             }
+            /* each workflow gets its own payload: inputs and the cron
+             * that fired are per workflow */
+            pw->payload = json_deep_copy(p->payload);
             if (strcmp(p->event, "workflow_dispatch") == 0 && pw->triggered)
-                json_object_set(p->payload, "inputs", pw->inputs);
+                json_object_set(pw->payload, "inputs", pw->inputs);
             if (strcmp(p->event, "schedule") == 0 && pw->triggered &&
                 !opts->event_payload)
-                schedule_payload(p->payload, pw->wf);
+                schedule_payload(pw->payload, pw->wf);
             pw->github = github_ctx(p, pw, full, actor, run_id);
         }
     }
@@ -718,6 +732,7 @@ void plan_free(struct plan *p)
         free(pw->skip_reason);
         json_decref(pw->github);
         json_decref(pw->inputs);
+        json_decref(pw->payload);
     }
     free(p->wfs);
     if (p->have_repo)

@@ -25,6 +25,7 @@ struct plan_wf {
     char *skip_reason;   /* why not (owned), or NULL */
     json_t *github;      /* github context for this workflow (owned) */
     json_t *inputs;      /* inputs context: typed, defaults applied (owned) */
+    json_t *payload;     /* this workflow's event payload (owned) */
 };
 
 struct plan {
@@ -46,6 +47,7 @@ struct plan {
 enum ferr_code plan_build(const struct run_opts *opts, struct plan **out,
                           struct diags *diags, struct ferr *err)
     FERR_MUST_CHECK;
+/** Free @p and everything it owns; NULL is a no-op. */
 void plan_free(struct plan *p);
 
 /**

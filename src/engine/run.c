@@ -35,6 +35,7 @@ struct inst {
     bool started;
     bool finished;
     bool waiting_group;       /* parked as the pending job of its group */
+    enum result res;          /* the result when it never got a job */
     char *group;              /* concurrency group or NULL */
     bool cancel_in_progress;
 };
@@ -48,7 +49,8 @@ struct tmpl {
     struct tmpl *siblings;    /* the workflow's tmpl array */
     enum tstate state;
     bool selected;
-    bool anc_failed;          /* some ancestor failed or was cancelled */
+    bool anc_failed;          /* some ancestor failed */
+    bool anc_incomplete;      /* some ancestor was skipped or cancelled */
     enum result result;
     struct inst *insts;
     size_t ninst;
@@ -96,6 +98,7 @@ struct run {
     struct cgroup *groups;
     size_t ngroups;
     bool cancelled;
+    bool aborted;             /* a second interrupt: stop everything */
     int interrupts;
     struct job_host host;
     struct mask *mask;
@@ -310,17 +313,27 @@ static void activate(struct tmpl *t)
     char msg[1200];
 
     ferr_clear(&err);
+    if (r->aborted) {
+        tmpl_finish(t, RES_CANCELLED, "the run was aborted");
+        goto done;
+    }
     for (size_t i = 0; i < t->nneeds; i++) {
         const struct tmpl *d = &t->siblings[t->needs[i]];
 
         if (d->result != RES_SUCCESS)
             all_ok = false;
-        if (d->result == RES_FAILURE || d->result == RES_CANCELLED ||
-            d->anc_failed)
+        if (d->result == RES_FAILURE || d->anc_failed)
             t->anc_failed = true;
+        if (d->result == RES_SKIPPED || d->result == RES_CANCELLED ||
+            d->anc_incomplete)
+            t->anc_incomplete = true;
     }
+    /* as GitHub: success() needs every ancestor to have succeeded;
+     * failure() needs one to have failed; a skipped or cancelled one
+     * makes both false */
     st = r->cancelled ? EXPR_CANCELLED
-         : t->anc_failed ? EXPR_FAILED : EXPR_OK;
+         : t->anc_failed ? EXPR_FAILED
+         : t->anc_incomplete ? EXPR_INCOMPLETE : EXPR_OK;
     expr_env_of(&e, ctx, st);
     if (wj->if_expr) {
         if (expr_eval_cond(&e, span_cstr(wj->if_expr),
@@ -358,28 +371,36 @@ static void activate(struct tmpl *t)
     }
     t->fail_fast = true;
     if (wj->fail_fast) {
-        if (node_to_json(wj->fail_fast, &strategy_fail_fast, &err) == FERR_OK)
-            eval_deep(&e, &strategy_fail_fast, &wj->fail_fast->pos, &err);
-        if (strategy_fail_fast)
-            t->fail_fast = json_is_string(strategy_fail_fast)
-                           ? strcmp(json_string_value(strategy_fail_fast),
-                                    "false") != 0
-                           : expr_truthy(strategy_fail_fast);
+        if (node_to_json(wj->fail_fast, &strategy_fail_fast, &err) ||
+            eval_deep(&e, &strategy_fail_fast, &wj->fail_fast->pos, &err)) {
+            json_decref(strategy_fail_fast);
+            json_decref(cells);
+            tmpl_finish(t, RES_FAILURE, ferr_format(&err, msg, sizeof(msg)));
+            goto done;
+        }
+        t->fail_fast = json_is_string(strategy_fail_fast)
+                       ? strcmp(json_string_value(strategy_fail_fast),
+                                "false") != 0
+                       : expr_truthy(strategy_fail_fast);
         json_decref(strategy_fail_fast);
     }
     if (wj->max_parallel) {
         json_t *mp = NULL;
+        double d = 0;
 
-        if (node_to_json(wj->max_parallel, &mp, &err) == FERR_OK &&
-            eval_deep(&e, &mp, &wj->max_parallel->pos, &err) == FERR_OK) {
-            double d = json_is_number(mp) ? json_number_value(mp)
-                       : json_is_string(mp) ? strtod(json_string_value(mp),
-                                                     NULL)
-                                            : 0;
-
-            t->max_parallel = d >= 1 ? (unsigned)d : 0;
+        if (node_to_json(wj->max_parallel, &mp, &err) ||
+            eval_deep(&e, &mp, &wj->max_parallel->pos, &err)) {
+            json_decref(mp);
+            json_decref(cells);
+            tmpl_finish(t, RES_FAILURE, ferr_format(&err, msg, sizeof(msg)));
+            goto done;
         }
+        d = json_is_number(mp) ? json_number_value(mp)
+            : json_is_string(mp) ? strtod(json_string_value(mp), NULL) : 0;
         json_decref(mp);
+        /* NaN fails both tests; huge values mean no limit */
+        t->max_parallel = d >= 1 && d < (double)LIM_MATRIX_JOBS
+                          ? (unsigned)d : 0;
     }
     t->ninst = cells ? json_array_size(cells) : 1;
     t->insts = xcalloc(t->ninst, sizeof(*t->insts));
@@ -420,7 +441,7 @@ static void tmpl_check_done(struct tmpl *t)
         return;
     for (size_t i = 0; i < t->ninst; i++) {
         const struct inst *in = &t->insts[i];
-        enum result res = in->job ? job_result(in->job) : RES_CANCELLED;
+        enum result res = in->job ? job_result(in->job) : in->res;
 
         failed |= res == RES_FAILURE;
         cancelled |= res == RES_CANCELLED;
@@ -430,8 +451,8 @@ static void tmpl_check_done(struct tmpl *t)
                                                  : RES_SUCCESS;
 }
 
-/* An instance that never started ends as cancelled. */
-static void cancel_unstarted(struct inst *in, const char *why)
+/* An instance that never got a job ends with @res. */
+static void end_unstarted(struct inst *in, enum result res, const char *why)
 {
     struct tmpl *t = in->t;
     json_t *cell = t->cells ? json_array_get(t->cells, in->index) : NULL;
@@ -443,12 +464,22 @@ static void cancel_unstarted(struct inst *in, const char *why)
     name = inst_name(t, ctx, cell);
     in->started = true;
     in->finished = true;
+    in->waiting_group = false;
+    for (size_t i = 0; i < t->r->ngroups; i++)
+        if (t->r->groups[i].pending == in)
+            t->r->groups[i].pending = NULL;
+    in->res = res;
     t->ndone++;
-    emit_job_only(t, name, cell, RES_CANCELLED, why);
+    emit_job_only(t, name, cell, res, why);
     free(name);
     json_decref(ctx);
     json_decref(needs);
     tmpl_check_done(t);
+}
+
+static void cancel_unstarted(struct inst *in, const char *why)
+{
+    end_unstarted(in, RES_CANCELLED, why);
 }
 
 static void on_job_done(void *ud, struct job *j)
@@ -487,16 +518,19 @@ static void on_job_done(void *ud, struct job *j)
     schedule(r);
 }
 
-/* Evaluate the job's concurrency; returns false when it must wait. */
-static bool concurrency_allows(struct inst *in, json_t *ctx)
+/* Evaluate the job's concurrency: 1 start, 0 wait, -1 the job ended
+ * (its concurrency could not be evaluated). */
+static int concurrency_allows(struct inst *in, json_t *ctx)
 {
     struct tmpl *t = in->t;
     const struct node *c = t->wj->concurrency;
     struct cgroup *g;
 
     if (!c)
-        return true;
+        return 1;
     if (!in->group) {
+        struct ferr err;
+        char msg[1200];
         struct expr_env e;
         const struct node *gn = c->kind == NODE_MAP ? node_get(c, "group", NULL)
                                                     : c;
@@ -506,32 +540,39 @@ static bool concurrency_allows(struct inst *in, json_t *ctx)
         struct buf b;
 
         expr_env_of(&e, ctx, EXPR_OK);
+        ferr_clear(&err);
         buf_init(&b, 4096);
         if (gn && gn->kind == NODE_SCALAR &&
-            expr_interp(&e, span_of(gn->str, gn->len), &gn->pos, &b, NULL) ==
+            expr_interp(&e, span_of(gn->str, gn->len), &gn->pos, &b, &err) ==
                 FERR_OK && b.len)
             in->group = xstrndup(buf_cstr(&b), b.len);
         buf_release(&b);
-        if (cip && cip->kind == NODE_SCALAR) {
+        if (!err.code && cip && cip->kind == NODE_SCALAR) {
             json_t *v = NULL;
 
             if (expr_interp_value(&e, span_of(cip->str, cip->len), &cip->pos,
-                                  &v, NULL) == FERR_OK)
+                                  &v, &err) == FERR_OK)
                 in->cancel_in_progress =
                     json_is_string(v)
                         ? strcmp(json_string_value(v), "true") == 0
                         : expr_truthy(v);
             json_decref(v);
         }
+        if (err.code) {
+            ferr_prefix(&err, "concurrency");
+            end_unstarted(in, RES_FAILURE, ferr_format(&err, msg,
+                                                       sizeof(msg)));
+            return -1;
+        }
         if (!in->group)
-            return true;
+            return 1;
     }
     g = group_of(t->r, in->group);
     if (!g->running || g->running == in) {
         if (g->pending == in)
             g->pending = NULL;
         g->running = in;
-        return true;
+        return 1;
     }
     if (!in->waiting_group) {
         /* GitHub keeps one pending job per group: a newer one replaces it */
@@ -549,7 +590,7 @@ static bool concurrency_allows(struct inst *in, json_t *ctx)
                        "a newer job of its concurrency group started "
                        "(cancel-in-progress)");
     }
-    return false;
+    return 0;
 }
 
 /* Start instance @in if concurrency allows; true when started. */
@@ -570,11 +611,19 @@ static bool start_inst(struct inst *in)
                                                       : t->ninst));
     json_object_set_new(ctx, "matrix", cell ? json_incref(cell) : json_object());
     json_object_set(ctx, "strategy", strategy);
-    if (!concurrency_allows(in, ctx)) {
+    switch (concurrency_allows(in, ctx)) {
+    case 0:
         json_decref(strategy);
         json_decref(ctx);
         json_decref(needs);
         return false;
+    case -1:
+        json_decref(strategy);
+        json_decref(ctx);
+        json_decref(needs);
+        return true;
+    default:
+        break;
     }
     in->waiting_group = false;
     memset(&spec, 0, sizeof(spec));
@@ -598,10 +647,18 @@ static bool start_inst(struct inst *in)
     spec.strategy = strategy;
     spec.needs = needs;
     in->job = job_new(&r->host, &spec, on_job_done, in);
+    json_decref(ctx);
+    if (!in->job) {
+        char why[256];
+
+        snprintf(why, sizeof(why), "cannot start the job: %s",
+                 strerror(errno));
+        cancel_unstarted(in, why);
+        return true;
+    }
     in->started = true;
     t->running++;
     r->running++;
-    json_decref(ctx);
     job_start(in->job);
     return true;
 }
@@ -682,6 +739,7 @@ static void wf_queue(struct run *r)
         struct expr_env e;
         json_t *ctx;
         struct buf b;
+        struct ferr err;
         bool selected = false;
 
         for (size_t i = 0; i < r->ntmpls[w]; i++)
@@ -694,17 +752,18 @@ static void wf_queue(struct run *r)
         ctx = json_pack("{s:O, s:O, s:O}", "github", pw->github, "inputs",
                         pw->inputs, "vars", r->opts->vars);
         expr_env_of(&e, ctx, EXPR_OK);
+        ferr_clear(&err);
         buf_init(&b, 4096);
         if (gn && gn->kind == NODE_SCALAR &&
-            expr_interp(&e, span_of(gn->str, gn->len), &gn->pos, &b, NULL) ==
+            expr_interp(&e, span_of(gn->str, gn->len), &gn->pos, &b, &err) ==
                 FERR_OK && b.len)
             r->wfc[w].group = xstrndup(buf_cstr(&b), b.len);
         buf_release(&b);
-        if (cip && cip->kind == NODE_SCALAR) {
+        if (!err.code && cip && cip->kind == NODE_SCALAR) {
             json_t *v = NULL;
 
             if (expr_interp_value(&e, span_of(cip->str, cip->len), &cip->pos,
-                                  &v, NULL) == FERR_OK)
+                                  &v, &err) == FERR_OK)
                 r->wfc[w].cancel_in_progress =
                     json_is_string(v)
                         ? strcmp(json_string_value(v), "true") == 0
@@ -712,6 +771,17 @@ static void wf_queue(struct run *r)
             json_decref(v);
         }
         json_decref(ctx);
+        if (err.code) {
+            /* the workflow cannot be queued: every job of it fails */
+            char msg[1200];
+
+            ferr_prefix(&err, "concurrency");
+            ferr_format(&err, msg, sizeof(msg));
+            for (size_t i = 0; i < r->ntmpls[w]; i++)
+                if (r->tmpls[w][i].selected)
+                    tmpl_finish(&r->tmpls[w][i], RES_FAILURE, msg);
+            continue;
+        }
         if (!r->wfc[w].group)
             continue;
         r->wfc[w].state = WC_WAIT;
@@ -790,7 +860,8 @@ static void schedule(struct run *r)
 
                     if (in->started)
                         continue;
-                    if (r->cancelled && !t->after_cancel) {
+                    if (r->aborted ||
+                        (r->cancelled && !t->after_cancel)) {
                         cancel_unstarted(in, "the run was cancelled");
                         progress = true;
                         continue;
@@ -817,16 +888,19 @@ static void on_signal(struct loop *l, int signo, void *ud)
     (void)l;
     r->interrupts++;
     if (r->interrupts > 1) {
-        /* a second interrupt: no more grace */
+        /* a second interrupt: no more grace, nothing more starts */
+        r->aborted = true;
+        r->cancelled = true;
         for (size_t w = 0; w < r->plan->n; w++)
             for (size_t i = 0; i < r->ntmpls[w]; i++)
                 for (size_t k = 0; k < r->tmpls[w][i].ninst; k++) {
                     struct inst *in = &r->tmpls[w][i].insts[k];
 
                     if (in->started && !in->finished)
-                        job_cancel(in->job, NULL);
+                        job_abort(in->job);
                 }
         proc_kill_descendants(SIGKILL);
+        schedule(r);
         return;
     }
     log_warn("cancelling the run signal=%s", strsignal(signo));
@@ -1070,8 +1144,16 @@ enum ferr_code run_workflows(const struct run_opts *opts, struct diags *diags,
     schedule(r);
     if (!all_done(r))
         rc = loop_run(r->loop);
-    /* nothing outlives the run, even what escaped its process group */
-    proc_kill_descendants(SIGKILL);
+    /* nothing outlives the run, even what escaped its process group;
+     * a process may fork while we look, so look until nothing is left */
+    for (int round = 0; round < 1000; round++) {
+        int n = proc_kill_descendants(SIGKILL);
+
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+            ;
+        if (n == 0)
+            break;
+    }
     while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
         ;
     for (size_t w = 0; w < r->plan->n; w++)
@@ -1107,18 +1189,23 @@ done:
 
 /* ---------- -l ---------- */
 
-static size_t stage_of(struct tmpl *ts, size_t i, size_t depth)
+/* A job's stage: one more than its deepest need.  @memo (one entry per
+ * job, 0 = not known yet, else stage + 1) makes it linear. */
+static size_t stage_of(struct tmpl *ts, size_t i, size_t *memo, size_t depth)
 {
     size_t s = 0;
 
+    if (memo[i])
+        return memo[i] - 1;
     if (depth > LIM_JOBS)
         return 0;
     for (size_t k = 0; k < ts[i].nneeds; k++) {
-        size_t d = stage_of(ts, ts[i].needs[k], depth + 1) + 1;
+        size_t d = stage_of(ts, ts[i].needs[k], memo, depth + 1) + 1;
 
         if (d > s)
             s = d;
     }
+    memo[i] = s + 1;
     return s;
 }
 
@@ -1140,6 +1227,7 @@ enum ferr_code run_list(const struct run_opts *opts, struct diags *diags,
     struct run *r = &run;
     enum ferr_code rc;
     size_t max_stage = 0;
+    size_t **memo = NULL;
 
     memset(r, 0, sizeof(*r));
     r->opts = opts;
@@ -1150,13 +1238,16 @@ enum ferr_code run_list(const struct run_opts *opts, struct diags *diags,
         goto done;
     fprintf(out, "%-6s %-20s %-28s %-16s %-24s %-6s %s\n", "Stage", "Job ID",
             "Job name", "Workflow name", "Workflow file", "Runs", "Needs");
-    for (size_t w = 0; w < r->plan->n; w++)
+    memo = xcalloc(r->plan->n + 1, sizeof(*memo));
+    for (size_t w = 0; w < r->plan->n; w++) {
+        memo[w] = xcalloc(r->ntmpls[w] + 1, sizeof(size_t));
         for (size_t i = 0; i < r->ntmpls[w]; i++) {
-            size_t s = stage_of(r->tmpls[w], i, 0);
+            size_t s = stage_of(r->tmpls[w], i, memo[w], 0);
 
             if (s > max_stage)
                 max_stage = s;
         }
+    }
     for (size_t s = 0; s <= max_stage; s++)
         for (size_t w = 0; w < r->plan->n; w++) {
             struct plan_wf *pw = &r->plan->wfs[w];
@@ -1164,22 +1255,19 @@ enum ferr_code run_list(const struct run_opts *opts, struct diags *diags,
             for (size_t i = 0; i < r->ntmpls[w]; i++) {
                 struct tmpl *t = &r->tmpls[w][i];
                 struct buf needs;
-                char *evs;
 
-                if (stage_of(r->tmpls[w], i, 0) != s)
+                if (memo[w][i] - 1 != s)
                     continue;
                 buf_init(&needs, 4096);
                 for (size_t k = 0; k < t->wj->needs.n; k++)
                     if (buf_addf(&needs, "%s%s", k ? "," : "",
                                  t->wj->needs.v[k]))
                         break;
-                evs = events_of(pw->wf);
                 fprintf(out, "%-6zu %-20s %-28s %-16s %-24s %-6s %s\n", s,
                         t->wj->id, t->wj->name ? t->wj->name : t->wj->id,
                         pw->wf->name ? pw->wf->name : "-", pw->display_path,
                         t->selected ? "yes" : "no",
                         needs.len ? buf_cstr(&needs) : "-");
-                free(evs);
                 buf_release(&needs);
             }
         }
@@ -1194,6 +1282,9 @@ enum ferr_code run_list(const struct run_opts *opts, struct diags *diags,
         free(evs);
     }
 done:
+    for (size_t w = 0; memo && w < r->plan->n; w++)
+        free(memo[w]);
+    free(memo);
     free_run(r);
     return rc;
 }

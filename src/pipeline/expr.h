@@ -3,7 +3,9 @@
  * case-insensitive string compare, && / || returning operands, property
  * and index access, * filters, the built-in functions, GitHub's number
  * and JSON formatting).  Values are jansson values.  Pure except for
- * hashFiles, which calls back into the caller. */
+ * hashFiles, which calls back into the caller.  The value rules
+ * themselves are pipeline/exprval.h's; the three value functions below
+ * apply them to jansson values. */
 #ifndef FERRY_PIPELINE_EXPR_H
 #define FERRY_PIPELINE_EXPR_H
 
@@ -39,7 +41,13 @@ enum expr_fn_flags {
 };
 
 /** What success()/failure()/cancelled() see. */
-enum expr_status { EXPR_OK, EXPR_FAILED, EXPR_CANCELLED };
+enum expr_status {
+    EXPR_OK,         /* success() true */
+    EXPR_FAILED,     /* failure() true */
+    EXPR_CANCELLED,  /* cancelled() true */
+    EXPR_INCOMPLETE, /* all three false: a need was skipped or cancelled
+                      * without anything failing (jobs.<id>.if only) */
+};
 
 struct expr_env {
     json_t *contexts;         /* borrowed object: "github" -> {...}, ... */
@@ -106,17 +114,26 @@ enum ferr_code expr_interp_value(const struct expr_env *env, struct span src,
                                  const struct pos *pos, json_t **out,
                                  struct ferr *err) FERR_MUST_CHECK;
 
-/** GitHub truthiness: false, 0, -0, NaN, "" and null are false. */
+/**
+ * GitHub truthiness (exprval_truthy): false, 0, -0, NaN, "" and null
+ * are false; so is a NULL @v.  @v is borrowed.
+ */
 bool expr_truthy(const json_t *v);
 
 /**
- * GitHub's string form: null -> "", booleans "true"/"false", numbers as
- * GitHub prints them, strings as is, arrays "Array", objects "Object".
+ * Append GitHub's string form of @v (exprval_to_str) to @out: null -> "",
+ * booleans "true"/"false", numbers as GitHub prints them, strings as is,
+ * arrays "Array", objects "Object"; nothing for a NULL @v.
+ * Errors: FERR_LIMIT past @out's max (@out unchanged).
  */
 enum ferr_code expr_to_string(const json_t *v, struct buf *out)
     FERR_MUST_CHECK;
 
-/** toJSON's output (2-space indent, GitHub's number format). */
+/**
+ * Append toJSON's output for @v (exprval_write_json: 2-space indent,
+ * GitHub's number format) to @out; "null" for a NULL @v.
+ * Errors: FERR_LIMIT past @out's max or 4096 levels of nesting.
+ */
 enum ferr_code expr_to_json(const json_t *v, struct buf *out)
     FERR_MUST_CHECK;
 

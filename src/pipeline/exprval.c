@@ -20,33 +20,6 @@
 /* ------------------------------------------------------------------ */
 /* characters and strings                                              */
 
-size_t exprval_ws_len(const char *p, size_t avail)
-{
-    const unsigned char *u = (const unsigned char *)p;
-
-    if (!avail)
-        return 0;
-    if (u[0] == ' ' || (u[0] >= '\t' && u[0] <= '\r'))
-        return 1;
-    if (u[0] < 0xc2)
-        return 0;
-    if (u[0] == 0xc2)
-        return avail >= 2 && (u[1] == 0x85 || u[1] == 0xa0) ? 2 : 0;
-    if (avail < 3)
-        return 0;
-    if (u[0] == 0xe1 && u[1] == 0x9a && u[2] == 0x80) /* U+1680 */
-        return 3;
-    if (u[0] == 0xe2 && u[1] == 0x80 &&
-        ((u[2] >= 0x80 && u[2] <= 0x8a) || u[2] == 0xa8 || u[2] == 0xa9 ||
-         u[2] == 0xaf)) /* U+2000..200A, 2028, 2029, 202F */
-        return 3;
-    if (u[0] == 0xe2 && u[1] == 0x81 && u[2] == 0x9f) /* U+205F */
-        return 3;
-    if (u[0] == 0xe3 && u[1] == 0x80 && u[2] == 0x80) /* U+3000 */
-        return 3;
-    return 0;
-}
-
 struct span exprval_trim(struct span s)
 {
     size_t k;

@@ -2,7 +2,9 @@
  * for them: ParseNumber coercion, truthiness, loose equality and
  * ordering (strings compared ordinally ignoring ASCII case), the string
  * form (numbers as .NET "G15"), and toJSON's indented output.  The
- * language itself (lexer, parser, evaluator, functions) is expr. */
+ * language itself (lexer, parser, evaluator, functions) is expr.
+ * Only exprval_write_json can fail; nothing here does I/O, and any
+ * thread may call these functions on values it does not share. */
 #ifndef FERRY_PIPELINE_EXPRVAL_H
 #define FERRY_PIPELINE_EXPRVAL_H
 
@@ -172,9 +174,35 @@ size_t exprval_num_to_text(double d, char out[EXPRVAL_NUM_CHARS]);
  * Bytes of the whitespace character (.NET Char.IsWhiteSpace: ASCII
  * spaces and controls \t..\r, U+0085, U+00A0, U+1680, U+2000..U+200A,
  * U+2028, U+2029, U+202F, U+205F, U+3000 in UTF-8) that starts at @p,
- * of which @avail bytes may be read; 0 when none does.
+ * of which @avail bytes may be read; 0 when none does.  Inline: the
+ * lexer asks for every byte between tokens.
  */
-size_t exprval_ws_len(const char *p, size_t avail);
+static inline size_t exprval_ws_len(const char *p, size_t avail)
+{
+    const unsigned char *u = (const unsigned char *)p;
+
+    if (!avail)
+        return 0;
+    if (u[0] == ' ' || (u[0] >= '\t' && u[0] <= '\r'))
+        return 1;
+    if (u[0] < 0xc2)
+        return 0;
+    if (u[0] == 0xc2)
+        return avail >= 2 && (u[1] == 0x85 || u[1] == 0xa0) ? 2 : 0;
+    if (avail < 3)
+        return 0;
+    if (u[0] == 0xe1 && u[1] == 0x9a && u[2] == 0x80) /* U+1680 */
+        return 3;
+    if (u[0] == 0xe2 && u[1] == 0x80 &&
+        ((u[2] >= 0x80 && u[2] <= 0x8a) || u[2] == 0xa8 || u[2] == 0xa9 ||
+         u[2] == 0xaf)) /* U+2000..200A, 2028, 2029, 202F */
+        return 3;
+    if (u[0] == 0xe2 && u[1] == 0x81 && u[2] == 0x9f) /* U+205F */
+        return 3;
+    if (u[0] == 0xe3 && u[1] == 0x80 && u[2] == 0x80) /* U+3000 */
+        return 3;
+    return 0;
+}
 
 /** @s without leading and trailing exprval_ws_len whitespace. */
 struct span exprval_trim(struct span s);

@@ -329,7 +329,7 @@ void loop_timer_arm(struct loop_timer *t, uint64_t ms)
 {
     struct itimerspec its;
 
-    if (!t->loop)
+    if (!t || !t->loop)
         return;
     memset(&its, 0, sizeof(its));
     its.it_value.tv_sec = (time_t)(ms / 1000u);
