@@ -1,25 +1,37 @@
 #!/usr/bin/env bash
 # Run the unit test binaries given as arguments (TAP via cmocka) and every
-# end-to-end test in tests/e2e, both under prove; print a final
-# "N passed, N failed" line counting TAP test points.
+# end-to-end test in tests/e2e, both under prove; show failures and
+# prove's summaries, and end with "N passed, N failed" counting TAP test
+# points (a script that dies before finishing its plan counts as failed).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 status=0
+
+run() {   # run prove with the given arguments, append to $out, summarise
+    local log
+    log=$(mktemp)
+    prove -v "$@" >"$log" 2>&1 || status=1
+    # failing points with their diagnostics, and prove's verdict lines
+    awk '/^not ok/{show=1} /^ok /{show=0} show' "$log" | head -200
+    grep -E '^(Failed |Files=|Result:)|Dubious|Wstat' "$log" || true
+    cat "$log" >>"$out"
+    rm -f "$log"
+}
+
 if [ $# -gt 0 ]; then
-    prove -v --exec '' "$@" >"$out" 2>&1 || status=1
-    grep -vE '^(ok|# )' "$out" | grep -v '^$' || true
+    echo "== unit tests"
+    run --exec '' "$@"
 fi
 shopt -s nullglob
 e2e=("$here"/e2e/*.t)
 if [ ${#e2e[@]} -gt 0 ]; then
-    prove -v -j2 "${e2e[@]}" >>"$out" 2>&1 || status=1
+    echo "== end-to-end tests"
+    run -j2 "${e2e[@]}"
 fi
-grep -E '^(not ok|Failed|Result|Files=)|\.t \.\.' "$out" | grep -v '^ok' || true
 passed=$(grep -cE '^ok ' "$out")
 failed=$(grep -cE '^not ok ' "$out")
-# a script that dies before its plan completes counts as a failure too
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
     failed=1
 fi
