@@ -381,7 +381,7 @@ static void activate(struct tmpl *t)
         t->fail_fast = json_is_string(strategy_fail_fast)
                        ? strcmp(json_string_value(strategy_fail_fast),
                                 "false") != 0
-                       : expr_truthy(strategy_fail_fast);
+                       : expr_truthy(strategy_fail_fast); /* default on */
         json_decref(strategy_fail_fast);
     }
     if (wj->max_parallel) {
@@ -419,6 +419,54 @@ done:
 }
 
 /* ---------- instances ---------- */
+
+/* A YAML boolean that may be written as a string or an expression. */
+static bool flag_of(const json_t *v)
+{
+    return json_is_string(v) ? strcmp(json_string_value(v), "true") == 0
+                             : expr_truthy(v);
+}
+
+/* Evaluate a `concurrency:` value (a group string, or {group,
+ * cancel-in-progress}).  *out_group is heap or NULL (no group). */
+static enum ferr_code eval_concurrency(const struct node *c, json_t *ctx,
+                                       char **out_group, bool *out_cip,
+                                       struct ferr *err)
+{
+    const struct node *gn = c->kind == NODE_MAP ? node_get(c, "group", NULL)
+                                                : c;
+    const struct node *cip = c->kind == NODE_MAP
+                                 ? node_get(c, "cancel-in-progress", NULL)
+                                 : NULL;
+    struct expr_env e;
+    struct buf b;
+    enum ferr_code rc = FERR_OK;
+
+    *out_group = NULL;
+    *out_cip = false;
+    expr_env_of(&e, ctx, EXPR_OK);
+    buf_init(&b, 4096);
+    if (gn && gn->kind == NODE_SCALAR)
+        rc = expr_interp(&e, span_of(gn->str, gn->len), &gn->pos, &b, err);
+    if (!rc && b.len)
+        *out_group = xstrndup(buf_cstr(&b), b.len);
+    buf_release(&b);
+    if (!rc && cip && cip->kind == NODE_SCALAR) {
+        json_t *v = NULL;
+
+        rc = expr_interp_value(&e, span_of(cip->str, cip->len), &cip->pos,
+                               &v, err);
+        if (!rc)
+            *out_cip = flag_of(v);
+        json_decref(v);
+    }
+    if (rc) {
+        free(*out_group);
+        *out_group = NULL;
+        ferr_prefix(err, "concurrency");
+    }
+    return rc;
+}
 
 static struct cgroup *group_of(struct run *r, const char *name)
 {
@@ -531,35 +579,10 @@ static int concurrency_allows(struct inst *in, json_t *ctx)
     if (!in->group) {
         struct ferr err;
         char msg[1200];
-        struct expr_env e;
-        const struct node *gn = c->kind == NODE_MAP ? node_get(c, "group", NULL)
-                                                    : c;
-        const struct node *cip = c->kind == NODE_MAP
-                                     ? node_get(c, "cancel-in-progress", NULL)
-                                     : NULL;
-        struct buf b;
 
-        expr_env_of(&e, ctx, EXPR_OK);
         ferr_clear(&err);
-        buf_init(&b, 4096);
-        if (gn && gn->kind == NODE_SCALAR &&
-            expr_interp(&e, span_of(gn->str, gn->len), &gn->pos, &b, &err) ==
-                FERR_OK && b.len)
-            in->group = xstrndup(buf_cstr(&b), b.len);
-        buf_release(&b);
-        if (!err.code && cip && cip->kind == NODE_SCALAR) {
-            json_t *v = NULL;
-
-            if (expr_interp_value(&e, span_of(cip->str, cip->len), &cip->pos,
-                                  &v, &err) == FERR_OK)
-                in->cancel_in_progress =
-                    json_is_string(v)
-                        ? strcmp(json_string_value(v), "true") == 0
-                        : expr_truthy(v);
-            json_decref(v);
-        }
-        if (err.code) {
-            ferr_prefix(&err, "concurrency");
+        if (eval_concurrency(c, ctx, &in->group, &in->cancel_in_progress,
+                             &err)) {
             end_unstarted(in, RES_FAILURE, ferr_format(&err, msg,
                                                        sizeof(msg)));
             return -1;
@@ -734,11 +757,7 @@ static void wf_queue(struct run *r)
     for (size_t w = 0; w < r->plan->n; w++) {
         struct plan_wf *pw = &r->plan->wfs[w];
         const struct node *c = pw->wf ? pw->wf->concurrency : NULL;
-        const struct node *gn;
-        const struct node *cip;
-        struct expr_env e;
         json_t *ctx;
-        struct buf b;
         struct ferr err;
         bool selected = false;
 
@@ -746,36 +765,16 @@ static void wf_queue(struct run *r)
             selected |= r->tmpls[w][i].selected;
         if (!c || !selected)
             continue;
-        gn = c->kind == NODE_MAP ? node_get(c, "group", NULL) : c;
-        cip = c->kind == NODE_MAP ? node_get(c, "cancel-in-progress", NULL)
-                                  : NULL;
         ctx = json_pack("{s:O, s:O, s:O}", "github", pw->github, "inputs",
                         pw->inputs, "vars", r->opts->vars);
-        expr_env_of(&e, ctx, EXPR_OK);
         ferr_clear(&err);
-        buf_init(&b, 4096);
-        if (gn && gn->kind == NODE_SCALAR &&
-            expr_interp(&e, span_of(gn->str, gn->len), &gn->pos, &b, &err) ==
-                FERR_OK && b.len)
-            r->wfc[w].group = xstrndup(buf_cstr(&b), b.len);
-        buf_release(&b);
-        if (!err.code && cip && cip->kind == NODE_SCALAR) {
-            json_t *v = NULL;
-
-            if (expr_interp_value(&e, span_of(cip->str, cip->len), &cip->pos,
-                                  &v, &err) == FERR_OK)
-                r->wfc[w].cancel_in_progress =
-                    json_is_string(v)
-                        ? strcmp(json_string_value(v), "true") == 0
-                        : expr_truthy(v);
-            json_decref(v);
-        }
+        (void)eval_concurrency(c, ctx, &r->wfc[w].group,
+                               &r->wfc[w].cancel_in_progress, &err);
         json_decref(ctx);
         if (err.code) {
             /* the workflow cannot be queued: every job of it fails */
             char msg[1200];
 
-            ferr_prefix(&err, "concurrency");
             ferr_format(&err, msg, sizeof(msg));
             for (size_t i = 0; i < r->ntmpls[w]; i++)
                 if (r->tmpls[w][i].selected)
@@ -881,6 +880,24 @@ static void schedule(struct run *r)
         loop_stop(r->loop);
 }
 
+/* Call @fn on every job that runs now. */
+static void each_running(struct run *r, void (*fn)(struct job *j))
+{
+    for (size_t w = 0; w < r->plan->n; w++)
+        for (size_t i = 0; i < r->ntmpls[w]; i++)
+            for (size_t k = 0; k < r->tmpls[w][i].ninst; k++) {
+                struct inst *in = &r->tmpls[w][i].insts[k];
+
+                if (in->started && !in->finished && in->job)
+                    fn(in->job);
+            }
+}
+
+static void cancel_for_run(struct job *j)
+{
+    job_cancel(j, "the run was cancelled");
+}
+
 static void on_signal(struct loop *l, int signo, void *ud)
 {
     struct run *r = ud;
@@ -891,28 +908,14 @@ static void on_signal(struct loop *l, int signo, void *ud)
         /* a second interrupt: no more grace, nothing more starts */
         r->aborted = true;
         r->cancelled = true;
-        for (size_t w = 0; w < r->plan->n; w++)
-            for (size_t i = 0; i < r->ntmpls[w]; i++)
-                for (size_t k = 0; k < r->tmpls[w][i].ninst; k++) {
-                    struct inst *in = &r->tmpls[w][i].insts[k];
-
-                    if (in->started && !in->finished)
-                        job_abort(in->job);
-                }
+        each_running(r, job_abort);
         proc_kill_descendants(SIGKILL);
         schedule(r);
         return;
     }
     log_warn("cancelling the run signal=%s", strsignal(signo));
     r->cancelled = true;
-    for (size_t w = 0; w < r->plan->n; w++)
-        for (size_t i = 0; i < r->ntmpls[w]; i++)
-            for (size_t k = 0; k < r->tmpls[w][i].ninst; k++) {
-                struct inst *in = &r->tmpls[w][i].insts[k];
-
-                if (in->started && !in->finished)
-                    job_cancel(in->job, "the run was cancelled");
-            }
+    each_running(r, cancel_for_run);
     schedule(r);
 }
 
