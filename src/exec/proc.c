@@ -1,5 +1,5 @@
-/* proc: spawn (clone with vfork semantics, then exec) of one command as a new process-group leader, with
- * output through one pipe and exec errors through another; signalling
+/* proc: spawn (clone with vfork semantics, then exec) of one command as
+ * a new process-group leader, with output through one pipe and exec errors through another; signalling
  * and finding what is left of a job afterwards.  It does not reap
  * children (the loop's SIGCHLD handler does), read their output, or
  * decide about grace periods. */
