@@ -1,8 +1,8 @@
-/* proc: spawn (clone with vfork semantics, then exec) of one command as
- * a new process-group leader, with output through one pipe and exec errors through another; signalling
- * and finding what is left of a job afterwards.  It does not reap
- * children (the loop's SIGCHLD handler does), read their output, or
- * decide about grace periods. */
+/* proc: start one command (clone with vfork semantics, then exec) as a
+ * new process-group leader, with its output on one pipe and exec errors
+ * on another; signal and find what is left of a job afterwards.  It
+ * does not reap children (the loop's SIGCHLD handler does), read their
+ * output, or decide about grace periods. */
 #include "exec/proc.h"
 
 #include <dirent.h>

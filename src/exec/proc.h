@@ -1,6 +1,7 @@
 /* proc: the only place that starts processes.  Every child is the
- * leader of a new process group with stdout+stderr merged into one non-blocking pipe;
- * exec failure is reported through a close-on-exec pipe. */
+ * leader of a new process group with stdout+stderr merged into one
+ * non-blocking pipe; exec failure is reported through a close-on-exec
+ * pipe. */
 #ifndef FERRY_EXEC_PROC_H
 #define FERRY_EXEC_PROC_H
 
