@@ -25,7 +25,7 @@ static void lint_file(const char *path, struct diags *d)
     ferr_clear(&err);
     if (workspace_read_file(path, LIM_WORKFLOW_BYTES, &src, &len, &err)) {
         /* a file-level error still points somewhere an editor can open */
-        struct pos at = { disp, 1, 1 };
+        struct pos at = {disp, 1, 1};
 
         diags_add(d, DIAG_ERROR, &at, "%s", err.msg);
         return;
@@ -75,8 +75,8 @@ int cli_lint(int argc, char **argv)
     diags_print(&d, stderr);
     status = d.nerrors ? 1 : 0;
     if (isatty(STDERR_FILENO) || d.n)
-        fprintf(stderr, "%zu file%s checked: %zu error%s, %zu warning%s\n",
-                n, n == 1 ? "" : "s", d.nerrors, d.nerrors == 1 ? "" : "s",
+        fprintf(stderr, "%zu file%s checked: %zu error%s, %zu warning%s\n", n,
+                n == 1 ? "" : "s", d.nerrors, d.nerrors == 1 ? "" : "s",
                 d.n - (d.nerrors < d.n ? d.nerrors : d.n),
                 d.n - d.nerrors == 1 ? "" : "s");
     diags_release(&d);

@@ -16,7 +16,7 @@
 #include "util/xalloc.h"
 
 struct job_row {
-    char *label;             /* "workflow/job name" */
+    char *label; /* "workflow/job name" */
     enum result result;
     uint64_t ms;
 };
@@ -48,8 +48,7 @@ static void print_text(struct printer *p, const struct event *ev)
     snprintf(label, sizeof(label), "%s/%s", ev->workflow ? ev->workflow : "",
              ev->job_name ? ev->job_name : "");
     switch (ev->kind) {
-    case EV_RUN_STARTED:
-        break;
+    case EV_RUN_STARTED: break;
     case EV_WORKFLOW_SKIPPED:
         printf("[%s] skipped: %.*s\n", ev->workflow_file, SPAN_ARGS(ev->text));
         break;
@@ -59,9 +58,7 @@ static void print_text(struct printer *p, const struct event *ev)
     case EV_STEP_STARTED:
         printf("[%s] \xe2\xad\x90 %s\n", label, ev->step_name);
         break;
-    case EV_LOG:
-        printf("[%s]   | %.*s\n", label, SPAN_ARGS(ev->text));
-        break;
+    case EV_LOG: printf("[%s]   | %.*s\n", label, SPAN_ARGS(ev->text)); break;
     case EV_ANNOTATION:
         if (ev->file)
             printf("[%s] %s: %.*s (%s:%u:%u)\n", label, ev->level,
@@ -144,8 +141,10 @@ static int add_pair(json_t *obj, const char *arg, bool env_fallback,
 
         if (!v) {
             fprintf(stderr, "ferry run: %s '%s' needs a value (NAME=VALUE)%s\n",
-                    what, arg, env_fallback ? " or an environment variable "
-                                              "of that name" : "");
+                    what, arg,
+                    env_fallback ? " or an environment variable "
+                                   "of that name"
+                                 : "");
             return 2;
         }
         json_object_set_new(obj, arg, json_string(v));
@@ -231,7 +230,8 @@ int cli_run(int argc, char **argv)
         } else if (a[0] != '-') {
             if (o.event) {
                 status = usage_error("unexpected argument '%s' (one event "
-                                     "only)", a);
+                                     "only)",
+                                     a);
                 goto done;
             }
             o.event = a;
@@ -267,16 +267,18 @@ int cli_run(int argc, char **argv)
             payload = json_load_file(val, JSON_REJECT_DUPLICATES, &je);
             if (!payload) {
                 if (je.line > 0)
-                    fprintf(stderr, "ferry run: %s:%d:%d: %s\n", val,
-                            je.line, je.column, je.text);
+                    fprintf(stderr, "ferry run: %s:%d:%d: %s\n", val, je.line,
+                            je.column, je.text);
                 else
                     fprintf(stderr, "ferry run: %s: %s\n", val, je.text);
                 status = 2;
                 goto done;
             }
             if (!json_is_object(payload)) {
-                fprintf(stderr, "ferry run: %s: the event must be a JSON "
-                        "object\n", val);
+                fprintf(stderr,
+                        "ferry run: %s: the event must be a JSON "
+                        "object\n",
+                        val);
                 status = 2;
                 goto done;
             }
@@ -287,7 +289,8 @@ int cli_run(int argc, char **argv)
 
             if (span_to_u64(span_cstr(val), &n) || n == 0 || n > 1024) {
                 status = usage_error("--slots needs a number from 1 to 1024, "
-                                     "got '%s'", val);
+                                     "got '%s'",
+                                     val);
                 goto done;
             }
             o.slots = (unsigned)n;
@@ -316,7 +319,9 @@ int cli_run(int argc, char **argv)
             fprintf(stderr, "ferry run: %s\n",
                     ferr_format(&err, msg, sizeof(msg)));
         status = (rc == FERR_INVALID || rc == FERR_PARSE || rc == FERR_USAGE ||
-                  rc == FERR_LIMIT) ? 2 : 1;
+                  rc == FERR_LIMIT)
+                     ? 2
+                     : 1;
         goto done;
     }
     if (!list && res == RES_SKIPPED && !p.json)

@@ -88,10 +88,11 @@ static enum ferr_code checkout(struct action_call *c, struct ferr *err)
     if (in(c, "repository"))
         return ferr_set(err, FERR_UNSUPPORTED, NULL,
                         "actions/checkout of another repository ('%s') "
-                        "needs the network", in(c, "repository"));
+                        "needs the network",
+                        in(c, "repository"));
     if (in(c, "ref"))
         sayf(c, "warning: checkout 'ref' is ignored: the workspace holds "
-             "the working tree ferry runs");
+                "the working tree ferry runs");
     while (path && path[0] == '.' && path[1] == '/')
         path += 2;
     if (!path || !*path || strcmp(path, ".") == 0) {
@@ -134,14 +135,17 @@ static enum ferr_code upload(struct action_call *c, struct ferr *err)
         strcmp(missing, "ignore"))
         return ferr_set(err, FERR_INVALID, NULL,
                         "if-no-files-found must be warn, error or ignore, "
-                        "got '%s'", missing);
+                        "got '%s'",
+                        missing);
     memset(&stats, 0, sizeof(stats));
-    rc = artifact_save(c->store, ARTIFACT_UPLOAD, c->run_id, name,
-                       c->workspace, paths, false, &stats, err);
+    rc = artifact_save(c->store, ARTIFACT_UPLOAD, c->run_id, name, c->workspace,
+                       paths, false, &stats, err);
     if (rc == FERR_NOTFOUND && strcmp(missing, "error") != 0) {
         if (strcmp(missing, "warn") == 0)
-            sayf(c, "warning: no files were found with the provided path: "
-                 "%s; no artifact will be uploaded", paths);
+            sayf(c,
+                 "warning: no files were found with the provided path: "
+                 "%s; no artifact will be uploaded",
+                 paths);
         ferr_clear(err);
         return FERR_OK;
     }
@@ -180,13 +184,13 @@ static enum ferr_code download(struct action_call *c, struct ferr *err)
     if (!rc) {
         json_object_set_new(c->outputs, "download-path", json_string(dst));
         sayf(c, "downloaded artifact '%s': %llu files, %llu bytes", name,
-             (unsigned long long)stats.files,
-             (unsigned long long)stats.bytes);
+             (unsigned long long)stats.files, (unsigned long long)stats.bytes);
     } else if (rc == FERR_NOTFOUND) {
         ferr_clear(err);
         rc = ferr_set(err, FERR_NOTFOUND, NULL,
                       "artifact '%s' not found: an earlier job of this run "
-                      "must upload it", name);
+                      "must upload it",
+                      name);
     }
     free(dst);
     return rc;
@@ -220,13 +224,12 @@ static enum ferr_code cache(struct action_call *c, bool restore, bool save,
         } else {
             if (in(c, "restore-keys"))
                 sayf(c, "note: restore-keys prefix matching is not "
-                     "supported; only the exact key is looked up");
+                        "supported; only the exact key is looked up");
             sayf(c, "cache not found for input keys: %s", key);
         }
         json_object_set_new(c->outputs, "cache-hit",
                             json_string(hit ? "true" : "false"));
-        json_object_set_new(c->outputs, "cache-primary-key",
-                            json_string(key));
+        json_object_set_new(c->outputs, "cache-primary-key", json_string(key));
         if (hit)
             json_object_set_new(c->outputs, "cache-matched-key",
                                 json_string(key));
@@ -238,8 +241,8 @@ static enum ferr_code cache(struct action_call *c, bool restore, bool save,
             c->post.paths = xstrdup(paths);
             c->post.success_only = true;
         } else {
-            struct action_post p = { POST_CACHE_SAVE, (char *)key,
-                                     (char *)paths, false };
+            struct action_post p = {POST_CACHE_SAVE, (char *)key, (char *)paths,
+                                    false};
 
             rc = action_run_post(c, &p, err);
         }
@@ -284,8 +287,7 @@ enum ferr_code action_run_post(struct action_call *c,
     }
     if (!rc)
         sayf(c, "cache saved with key: %s (%llu files, %llu bytes)", p->key,
-             (unsigned long long)stats.files,
-             (unsigned long long)stats.bytes);
+             (unsigned long long)stats.files, (unsigned long long)stats.bytes);
     return rc;
 }
 

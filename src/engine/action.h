@@ -15,10 +15,10 @@
 #include "util/ferr.h"
 
 enum action_kind {
-    ACTION_BUILTIN,    /* handled by action_run_builtin */
-    ACTION_LOCAL,      /* ./path: load with action_load_local */
-    ACTION_DOCKER,     /* docker://image: needs the container executor */
-    ACTION_REMOTE,     /* owner/repo@ref: not available offline */
+    ACTION_BUILTIN, /* handled by action_run_builtin */
+    ACTION_LOCAL,   /* ./path: load with action_load_local */
+    ACTION_DOCKER,  /* docker://image: needs the container executor */
+    ACTION_REMOTE,  /* owner/repo@ref: not available offline */
 };
 
 /** Classify a `uses:` value. */
@@ -36,16 +36,16 @@ struct action_post {
 void action_post_release(struct action_post *p);
 
 struct action_call {
-    const char *uses;          /* "actions/checkout@v4" */
-    json_t *with;              /* evaluated inputs: name -> string */
-    const char *workspace;     /* GITHUB_WORKSPACE */
-    const char *repo_root;     /* the repository ferry runs */
+    const char *uses;      /* "actions/checkout@v4" */
+    json_t *with;          /* evaluated inputs: name -> string */
+    const char *workspace; /* GITHUB_WORKSPACE */
+    const char *repo_root; /* the repository ferry runs */
     struct artifact_store *store;
     const char *run_id;
     void (*say)(void *ud, const char *line); /* a log line */
     void *ud;
-    json_t *outputs;           /* step outputs are set here (borrowed) */
-    struct action_post post;   /* out: kind POST_NONE when nothing */
+    json_t *outputs;         /* step outputs are set here (borrowed) */
+    struct action_post post; /* out: kind POST_NONE when nothing */
 };
 
 /**
@@ -65,7 +65,7 @@ enum ferr_code action_run_post(struct action_call *c,
 struct action_def {
     struct arena *arena;
     char *src;
-    char *dir;                 /* absolute directory of the action */
+    char *dir; /* absolute directory of the action */
     struct wf_action *wa;
 };
 

@@ -23,8 +23,8 @@ void event_emit(const struct event_sink *sink, struct event *ev)
         struct timespec ts;
 
         clock_gettime(CLOCK_REALTIME, &ts);
-        ev->time_ms = (uint64_t)ts.tv_sec * 1000 +
-                      (uint64_t)ts.tv_nsec / 1000000;
+        ev->time_ms =
+            (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
     }
     if (sink && sink->emit)
         sink->emit(sink->ud, ev);
@@ -93,7 +93,7 @@ json_t *event_to_json(const struct event *ev)
     if (ev->kind == EV_LOG)
         set_str(o, "group", ev->group);
     if (ev->text.len || ev->kind == EV_LOG || ev->kind == EV_ANNOTATION) {
-        const char *key = ev->kind == EV_LOG ? "line"
+        const char *key = ev->kind == EV_LOG          ? "line"
                           : ev->kind == EV_ANNOTATION ? "message"
                                                       : "reason";
 

@@ -18,39 +18,44 @@ enum event_kind {
     EV_JOB_FINISHED,
     EV_STEP_STARTED,
     EV_STEP_FINISHED,
-    EV_LOG,              /* one masked output line */
-    EV_ANNOTATION,       /* ::error:: / ::warning:: / ::notice:: */
+    EV_LOG,        /* one masked output line */
+    EV_ANNOTATION, /* ::error:: / ::warning:: / ::notice:: */
 };
 
 /** Results as GitHub names them. */
-enum result { RES_NONE = 0, RES_SUCCESS, RES_FAILURE, RES_CANCELLED,
-              RES_SKIPPED };
+enum result {
+    RES_NONE = 0,
+    RES_SUCCESS,
+    RES_FAILURE,
+    RES_CANCELLED,
+    RES_SKIPPED
+};
 
 /** "success", "failure", "cancelled", "skipped", or "" for RES_NONE. */
 const char *result_name(enum result r);
 
 struct event {
     enum event_kind kind;
-    uint64_t time_ms;        /* wall clock, ms since the epoch */
+    uint64_t time_ms; /* wall clock, ms since the epoch */
     const char *run_id;
-    const char *workflow;    /* display name */
+    const char *workflow; /* display name */
     const char *workflow_file;
-    const char *job_id;      /* the job's key in the workflow */
-    const char *job_name;    /* display name (matrix values appended) */
-    const json_t *matrix;    /* the job's matrix cell or NULL */
-    int step;                /* 0-based step number; -1 when not a step */
+    const char *job_id;   /* the job's key in the workflow */
+    const char *job_name; /* display name (matrix values appended) */
+    const json_t *matrix; /* the job's matrix cell or NULL */
+    int step;             /* 0-based step number; -1 when not a step */
     const char *step_name;
-    enum result outcome;     /* step outcome (before continue-on-error) */
-    enum result result;      /* step conclusion / job / run result */
-    uint64_t duration_ms;    /* *_FINISHED */
-    const char *level;       /* EV_ANNOTATION: error|warning|notice */
-    const char *file;        /* EV_ANNOTATION: file property or NULL */
-    uint32_t line, col;      /* EV_ANNOTATION: 0 when not given */
-    const char *group;       /* EV_LOG: the open ::group:: title or NULL */
-    struct span text;        /* EV_LOG line; EV_ANNOTATION message;
-                              * EV_WORKFLOW_SKIPPED reason;
-                              * *_FINISHED: a failure reason or empty */
-    const json_t *outputs;   /* EV_JOB_FINISHED: the job's outputs */
+    enum result outcome;   /* step outcome (before continue-on-error) */
+    enum result result;    /* step conclusion / job / run result */
+    uint64_t duration_ms;  /* *_FINISHED */
+    const char *level;     /* EV_ANNOTATION: error|warning|notice */
+    const char *file;      /* EV_ANNOTATION: file property or NULL */
+    uint32_t line, col;    /* EV_ANNOTATION: 0 when not given */
+    const char *group;     /* EV_LOG: the open ::group:: title or NULL */
+    struct span text;      /* EV_LOG line; EV_ANNOTATION message;
+                            * EV_WORKFLOW_SKIPPED reason;
+                            * *_FINISHED: a failure reason or empty */
+    const json_t *outputs; /* EV_JOB_FINISHED: the job's outputs */
 };
 
 struct event_sink {

@@ -28,7 +28,7 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
-#define KILL_GRACE_MS 5000
+#define KILL_GRACE_MS           5000
 #define DEFAULT_JOB_TIMEOUT_MIN 360.0
 
 extern char **environ;
@@ -36,17 +36,17 @@ extern char **environ;
 /* The step being executed in a frame. */
 struct step_exec {
     const struct wf_step *s;
-    int number;              /* top-level step number for events */
+    int number; /* top-level step number for events */
     char *name;
-    char *id;                /* step id or NULL */
+    char *id; /* step id or NULL */
     bool continue_on_error;
-    bool top;                /* a job step, not inside a composite */
+    bool top; /* a job step, not inside a composite */
     uint64_t start_ms;
-    json_t *env;             /* evaluated env of this step (owned) */
-    json_t *outputs;         /* (owned) */
+    json_t *env;     /* evaluated env of this step (owned) */
+    json_t *outputs; /* (owned) */
     char *fail_reason;
     bool timed_out;
-    pid_t pid;               /* running process (its group) or 0 */
+    pid_t pid; /* running process (its group) or 0 */
     struct outpipe *io;
     struct loop_timer *timeout;
 };
@@ -56,18 +56,18 @@ struct frame {
     const struct wf_step *steps;
     size_t nsteps;
     size_t idx;
-    bool failed;             /* a step failed without continue-on-error */
-    json_t *steps_ctx;       /* owned */
-    json_t *inputs;          /* composite inputs (owned) or NULL */
-    json_t *env;             /* composite: the caller's env (owned) */
-    char *action_path;       /* composite: its directory (owned) */
+    bool failed;               /* a step failed without continue-on-error */
+    json_t *steps_ctx;         /* owned */
+    json_t *inputs;            /* composite inputs (owned) or NULL */
+    json_t *env;               /* composite: the caller's env (owned) */
+    char *action_path;         /* composite: its directory (owned) */
     struct action_def *action; /* composite: owned */
     struct step_exec cur;
 };
 
 struct post {
     struct post *next;
-    struct action_post ap;   /* what to do at job end */
+    struct action_post ap; /* what to do at job end */
 };
 
 struct job {
@@ -75,36 +75,36 @@ struct job {
     struct job_spec spec;
     void (*done)(void *ud, struct job *j);
     void *done_ud;
-    char *dir;               /* run_dir/key */
+    char *dir; /* run_dir/key */
     char *workspace;
-    char *temp;              /* RUNNER_TEMP */
-    char *files;             /* runner file commands dir */
-    char *tool_cache;        /* RUNNER_TOOL_CACHE */
-    char *tracking;          /* FERRY_TRACKING_ID of its processes */
-    char *summary_path;      /* GITHUB_STEP_SUMMARY of the current step */
-    json_t *github;          /* per-job github context (owned) */
-    json_t *env;             /* workflow + job env, evaluated (owned) */
-    json_t *file_env;        /* from GITHUB_ENV (owned) */
-    json_t *paths;           /* from GITHUB_PATH, newest first (owned) */
-    json_t *runner;          /* runner context (owned) */
-    json_t *outputs;         /* job outputs (owned) */
+    char *temp;         /* RUNNER_TEMP */
+    char *files;        /* runner file commands dir */
+    char *tool_cache;   /* RUNNER_TOOL_CACHE */
+    char *tracking;     /* FERRY_TRACKING_ID of its processes */
+    char *summary_path; /* GITHUB_STEP_SUMMARY of the current step */
+    json_t *github;     /* per-job github context (owned) */
+    json_t *env;        /* workflow + job env, evaluated (owned) */
+    json_t *file_env;   /* from GITHUB_ENV (owned) */
+    json_t *paths;      /* from GITHUB_PATH, newest first (owned) */
+    json_t *runner;     /* runner context (owned) */
+    json_t *outputs;    /* job outputs (owned) */
     struct frame *top;
-    struct output out;       /* the job's log */
+    struct output out; /* the job's log */
     struct post *posts;
     enum expr_status status;
     bool cancelled;
     bool timed_out;
     bool finished;
-    int next_step;           /* top-level step counter */
+    int next_step; /* top-level step counter */
     enum result result;
     enum result outcome;
     uint64_t start_ms;
-    char *cancel_reason;     /* why job_cancel was called */
+    char *cancel_reason; /* why job_cancel was called */
     struct loop_timer *job_timeout;
     struct loop_timer *kill_timer;
     pid_t kill_pgid;         /* the group kill_timer will SIGKILL, or 0 */
     bool aborted;            /* a hard abort: no step starts any more */
-    struct loop_timer *kick;  /* deferred start / finish */
+    struct loop_timer *kick; /* deferred start / finish */
 };
 
 static void advance(struct job *j);
@@ -123,8 +123,8 @@ static void base_event(const struct job *j, struct event *ev,
     memset(ev, 0, sizeof(*ev));
     ev->kind = kind;
     ev->run_id = j->host->run_id;
-    ev->workflow = j->spec.pw->wf->name ? j->spec.pw->wf->name
-                                        : j->spec.pw->display_path;
+    ev->workflow =
+        j->spec.pw->wf->name ? j->spec.pw->wf->name : j->spec.pw->display_path;
     ev->workflow_file = j->spec.pw->display_path;
     ev->job_id = j->spec.wj->id;
     ev->job_name = j->spec.name;
@@ -166,17 +166,17 @@ static json_t *contexts(struct job *j, const struct frame *f,
     json_object_set(c, "runner", j->runner);
     json_object_set(c, "secrets", j->host->secrets);
     json_object_set(c, "strategy", j->spec.strategy);
-    json_object_set_new(c, "matrix", j->spec.matrix ? json_incref(j->spec.matrix)
-                                                    : json_object());
+    json_object_set_new(c, "matrix",
+                        j->spec.matrix ? json_incref(j->spec.matrix)
+                                       : json_object());
     json_object_set(c, "needs", j->spec.needs);
-    json_object_set(c, "inputs", f && f->inputs ? f->inputs
-                                                : j->spec.pw->inputs);
+    json_object_set(c, "inputs",
+                    f && f->inputs ? f->inputs : j->spec.pw->inputs);
     return c;
 }
 
 static enum ferr_code hash_files_cb(void *ud, const char *const *patterns,
-                                    size_t n, struct buf *out,
-                                    struct ferr *err)
+                                    size_t n, struct buf *out, struct ferr *err)
 {
     struct job *j = ud;
     char hex[65];
@@ -209,8 +209,10 @@ static enum ferr_code interp_node(struct job *j, json_t *ctx,
     if (!n)
         return FERR_OK;
     if (n->kind != NODE_SCALAR)
-        return ferr_set(err, FERR_INVALID, &n->pos, "expected a string, "
-                        "got a %s", node_kind_name(n));
+        return ferr_set(err, FERR_INVALID, &n->pos,
+                        "expected a string, "
+                        "got a %s",
+                        node_kind_name(n));
     return expr_interp(&e, span_of(n->str, n->len), &n->pos, out, err);
 }
 
@@ -226,8 +228,7 @@ static enum ferr_code value_node(struct job *j, json_t *ctx,
     *out = NULL;
     if (n->kind != NODE_SCALAR || !memmem(n->str, n->len, "${{", 3))
         return node_to_json(n, out, err);
-    return expr_interp_value(&e, span_of(n->str, n->len), &n->pos, out,
-                             err);
+    return expr_interp_value(&e, span_of(n->str, n->len), &n->pos, out, err);
 }
 
 /* Evaluate an env mapping into @into (string values). */
@@ -248,7 +249,7 @@ static enum ferr_code eval_env(struct job *j, json_t *ctx,
         if (!rc && !json_is_object(v))
             rc = ferr_set(err, FERR_INVALID, &map->pos,
                           "env must evaluate to a mapping");
-        json_object_foreach(rc ? NULL : v, k, x) {
+        json_object_foreach (rc ? NULL : v, k, x) {
             buf_init(&b, LIM_EXPR_VALUE_BYTES);
             if (json_is_string(x))
                 rc = buf_adds(&b, json_string_value(x));
@@ -259,8 +260,10 @@ static enum ferr_code eval_env(struct job *j, json_t *ctx,
                                     json_lossy_stringn(buf_cstr(&b), b.len));
             buf_release(&b);
             if (rc) {
-                rc = ferr_set(err, rc, &map->pos, "env value '%s' is too "
-                              "large", k);
+                rc = ferr_set(err, rc, &map->pos,
+                              "env value '%s' is too "
+                              "large",
+                              k);
                 break;
             }
         }
@@ -274,8 +277,7 @@ static enum ferr_code eval_env(struct job *j, json_t *ctx,
         const struct node *v = map->items[i];
 
         buf_reset(&b);
-        if (v->kind == NODE_SCALAR && v->style == NODE_PLAIN &&
-            node_is_null(v))
+        if (v->kind == NODE_SCALAR && v->style == NODE_PLAIN && node_is_null(v))
             rc = FERR_OK;
         else
             rc = interp_node(j, ctx, v, &b, err);
@@ -317,16 +319,15 @@ static enum ferr_code minutes_of(struct job *j, json_t *ctx,
         rc = ferr_set(err, FERR_INVALID, &n->pos,
                       "timeout-minutes must be greater than 0");
     if (!rc && !(*out <= LIM_TIMEOUT_MINUTES))
-        rc = ferr_set(err, FERR_LIMIT, &n->pos,
-                      "timeout-minutes must be at most %u",
-                      LIM_TIMEOUT_MINUTES);
+        rc =
+            ferr_set(err, FERR_LIMIT, &n->pos,
+                     "timeout-minutes must be at most %u", LIM_TIMEOUT_MINUTES);
     json_decref(v);
     return rc;
 }
 
-static enum ferr_code bool_of(struct job *j, json_t *ctx,
-                              const struct node *n, bool *out,
-                              struct ferr *err)
+static enum ferr_code bool_of(struct job *j, json_t *ctx, const struct node *n,
+                              bool *out, struct ferr *err)
 {
     json_t *v = NULL;
     enum ferr_code rc;
@@ -383,19 +384,27 @@ static char **build_envp(struct job *j, const struct frame *f,
 {
     json_t *env = json_object();
     static const char *const from_github[][2] = {
-        { "GITHUB_ACTOR", "actor" }, { "GITHUB_API_URL", "api_url" },
-        { "GITHUB_BASE_REF", "base_ref" }, { "GITHUB_EVENT_NAME", "event_name" },
-        { "GITHUB_GRAPHQL_URL", "graphql_url" }, { "GITHUB_HEAD_REF", "head_ref" },
-        { "GITHUB_REF", "ref" }, { "GITHUB_REF_NAME", "ref_name" },
-        { "GITHUB_REF_TYPE", "ref_type" }, { "GITHUB_REPOSITORY", "repository" },
-        { "GITHUB_REPOSITORY_OWNER", "repository_owner" },
-        { "GITHUB_RETENTION_DAYS", "retention_days" },
-        { "GITHUB_RUN_ATTEMPT", "run_attempt" }, { "GITHUB_RUN_ID", "run_id" },
-        { "GITHUB_RUN_NUMBER", "run_number" }, { "GITHUB_SERVER_URL", "server_url" },
-        { "GITHUB_SHA", "sha" }, { "GITHUB_WORKFLOW", "workflow" },
-        { "GITHUB_WORKFLOW_REF", "workflow_ref" },
-        { "GITHUB_WORKFLOW_SHA", "workflow_sha" },
-        { "GITHUB_TRIGGERING_ACTOR", "triggering_actor" },
+        {"GITHUB_ACTOR", "actor"},
+        {"GITHUB_API_URL", "api_url"},
+        {"GITHUB_BASE_REF", "base_ref"},
+        {"GITHUB_EVENT_NAME", "event_name"},
+        {"GITHUB_GRAPHQL_URL", "graphql_url"},
+        {"GITHUB_HEAD_REF", "head_ref"},
+        {"GITHUB_REF", "ref"},
+        {"GITHUB_REF_NAME", "ref_name"},
+        {"GITHUB_REF_TYPE", "ref_type"},
+        {"GITHUB_REPOSITORY", "repository"},
+        {"GITHUB_REPOSITORY_OWNER", "repository_owner"},
+        {"GITHUB_RETENTION_DAYS", "retention_days"},
+        {"GITHUB_RUN_ATTEMPT", "run_attempt"},
+        {"GITHUB_RUN_ID", "run_id"},
+        {"GITHUB_RUN_NUMBER", "run_number"},
+        {"GITHUB_SERVER_URL", "server_url"},
+        {"GITHUB_SHA", "sha"},
+        {"GITHUB_WORKFLOW", "workflow"},
+        {"GITHUB_WORKFLOW_REF", "workflow_ref"},
+        {"GITHUB_WORKFLOW_SHA", "workflow_sha"},
+        {"GITHUB_TRIGGERING_ACTOR", "triggering_actor"},
     };
     struct buf path;
     const char *k;
@@ -453,7 +462,7 @@ static char **build_envp(struct job *j, const struct frame *f,
         json_object_update(env, extra);
     /* GITHUB_PATH entries go first, newest first */
     buf_init(&path, 1024 * 1024);
-    json_array_foreach(j->paths, i, v) {
+    json_array_foreach (j->paths, i, v) {
         if (buf_addf(&path, "%s:", json_string_value(v)))
             break;
     }
@@ -465,7 +474,7 @@ static char **build_envp(struct job *j, const struct frame *f,
     }
     buf_release(&path);
     envp = xcalloc(json_object_size(env) + 1, sizeof(*envp));
-    json_object_foreach(env, k, v)
+    json_object_foreach (env, k, v)
         envp[n++] = xasprintf("%s=%s", k, json_string_value(v));
     envp[n] = NULL;
     json_decref(env);
@@ -499,7 +508,7 @@ static int collect_path(void *ud, struct span dir)
 /* Empty the runner files before a step. */
 static enum ferr_code reset_files(struct job *j, struct ferr *err)
 {
-    static const char *const names[] = { "env", "output", "path", "state" };
+    static const char *const names[] = {"env", "output", "path", "state"};
     enum ferr_code rc = FERR_OK;
 
     for (size_t i = 0; i < 4 && !rc; i++) {
@@ -525,8 +534,8 @@ static enum ferr_code read_files(struct job *j, json_t *outputs,
     p = xasprintf("%s/env", j->files);
     rc = workspace_read_file(p, LIM_ENV_FILE_BYTES, &data, &len, err);
     if (!rc)
-        rc = runfile_parse_env(p, span_of(data, len), collect_pair,
-                               j->file_env, err);
+        rc = runfile_parse_env(p, span_of(data, len), collect_pair, j->file_env,
+                               err);
     free(p);
     free(data);
     data = NULL;
@@ -553,7 +562,8 @@ static enum ferr_code read_files(struct job *j, json_t *outputs,
         return rc;
     /* the job summary is every step's summary, in order */
     if (workspace_read_file(j->summary_path, LIM_ENV_FILE_BYTES, &data, &len,
-                            err) == FERR_OK && len > 0) {
+                            err) == FERR_OK &&
+        len > 0) {
         char *all = xasprintf("%s/summary.md", j->dir);
         int fd = open(all, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 
@@ -610,14 +620,13 @@ static void complete_step(struct job *j, struct frame *f, enum result outcome)
     if (st->id)
         json_object_set_new(f->steps_ctx, st->id,
                             json_pack("{s:O, s:s, s:s}", "outputs",
-                                      st->outputs ? st->outputs
-                                                  : json_object(),
+                                      st->outputs ? st->outputs : json_object(),
                                       "outcome", result_name(outcome),
                                       "conclusion", result_name(concl)));
     if (st->fail_reason && outcome != RES_SUCCESS)
-        output_say(&j->out, st->number, "%s: %s", outcome == RES_CANCELLED
-                                         ? "cancelled" : "error",
-            st->fail_reason);
+        output_say(&j->out, st->number, "%s: %s",
+                   outcome == RES_CANCELLED ? "cancelled" : "error",
+                   st->fail_reason);
     if (st->top) {
         base_event(j, &ev, EV_STEP_FINISHED);
         ev.step = st->number;
@@ -630,8 +639,8 @@ static void complete_step(struct job *j, struct frame *f, enum result outcome)
         event_emit(j->host->sink, &ev);
     } else if (outcome != RES_SKIPPED) {
         output_say(&j->out, st->number, "%s %s (%s)",
-            concl == RES_SUCCESS ? "\xe2\x9c\x93" : "\xe2\x9c\x97", st->name,
-            result_name(outcome));
+                   concl == RES_SUCCESS ? "\xe2\x9c\x93" : "\xe2\x9c\x97",
+                   st->name, result_name(outcome));
     }
     if (j->out.set_output == st->outputs)
         j->out.set_output = NULL;
@@ -718,9 +727,9 @@ static void on_step_exit(void *ud, int status)
     } else if (WIFSIGNALED(status)) {
         outcome = RES_FAILURE;
         free(st->fail_reason);
-        st->fail_reason = xasprintf("process killed by signal %d (%s)",
-                                    WTERMSIG(status),
-                                    strsignal(WTERMSIG(status)));
+        st->fail_reason =
+            xasprintf("process killed by signal %d (%s)", WTERMSIG(status),
+                      strsignal(WTERMSIG(status)));
     }
     if (st->timed_out) {
         outcome = RES_FAILURE;
@@ -749,9 +758,9 @@ static void on_step_exit(void *ud, int status)
 enum { STEP_DONE, STEP_ASYNC, STEP_PUSHED };
 
 /* Spawn argv for the current step of @f with its env. */
-static enum ferr_code spawn_step(struct job *j, struct frame *f,
-                                 char **argv, const char *cwd,
-                                 json_t *extra_env, struct ferr *err)
+static enum ferr_code spawn_step(struct job *j, struct frame *f, char **argv,
+                                 const char *cwd, json_t *extra_env,
+                                 struct ferr *err)
 {
     struct step_exec *st = &f->cur;
     struct proc_spec spec;
@@ -819,7 +828,7 @@ static enum ferr_code run_script(struct job *j, struct frame *f, json_t *ctx,
     }
     if (rc)
         goto done;
-    cwd = b.len == 0 ? xstrdup(j->workspace)
+    cwd = b.len == 0      ? xstrdup(j->workspace)
           : b.p[0] == '/' ? xstrdup(buf_cstr(&b))
                           : xasprintf("%s/%s", j->workspace, buf_cstr(&b));
     if (stat(cwd, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
@@ -835,8 +844,7 @@ static enum ferr_code run_script(struct job *j, struct frame *f, json_t *ctx,
         rc = FERR_OK;
         goto done;
     }
-    script = xasprintf("%s/step-%d-%zu%s", j->temp, st->number, f->idx,
-                       sh.ext);
+    script = xasprintf("%s/step-%d-%zu%s", j->temp, st->number, f->idx, sh.ext);
     rc = workspace_put_file(script, buf_cstr(&body), body.len, err);
     if (rc)
         goto done;
@@ -902,8 +910,7 @@ static enum ferr_code action_inputs(struct job *j, json_t *ctx,
 }
 
 static enum ferr_code use_local(struct job *j, struct frame *f, json_t *ctx,
-                                json_t *with, int *out_state,
-                                struct ferr *err)
+                                json_t *with, int *out_state, struct ferr *err)
 {
     struct step_exec *st = &f->cur;
     const char *rel = st->s->uses + 2;
@@ -936,8 +943,7 @@ static enum ferr_code use_local(struct job *j, struct frame *f, json_t *ctx,
             ferr_clear(err);
             rc = ferr_set(err, FERR_INVALID, NULL, "%s:%u:%u: %s",
                           g->pos.file ? g->pos.file : dir,
-                          (unsigned)g->pos.line, (unsigned)g->pos.col,
-                          g->msg);
+                          (unsigned)g->pos.line, (unsigned)g->pos.col, g->msg);
         }
         goto done;
     }
@@ -965,12 +971,13 @@ static enum ferr_code use_local(struct job *j, struct frame *f, json_t *ctx,
         json_t *v;
         char *argv[3];
 
-        json_object_foreach(inputs, k, v) {
+        json_object_foreach (inputs, k, v) {
             char *name = xasprintf("INPUT_%s", k);
 
             for (char *p = name; *p; p++)
-                *p = *p == ' ' ? '_' : (char)((*p >= 'a' && *p <= 'z')
-                                              ? *p - 32 : *p);
+                *p = *p == ' '
+                         ? '_'
+                         : (char)((*p >= 'a' && *p <= 'z') ? *p - 32 : *p);
             json_object_set(extra, name, v);
             free(name);
         }
@@ -988,7 +995,8 @@ static enum ferr_code use_local(struct job *j, struct frame *f, json_t *ctx,
     } else {
         rc = ferr_set(err, FERR_UNSUPPORTED, &st->s->pos,
                       "action '%s' uses '%s'; ferry runs composite and node "
-                      "actions", st->s->uses, d->wa->using);
+                      "actions",
+                      st->s->uses, d->wa->using);
     }
 done:
     json_decref(inputs);
@@ -1125,8 +1133,7 @@ static int start_step(struct job *j, struct frame *f)
         status = EXPR_FAILED;
     env_for(j, &e, ctx, status);
     rc = expr_eval_cond(&e, span_cstr(s->if_expr ? s->if_expr : ""),
-                        s->if_node ? &s->if_node->pos : &s->pos, &run_it,
-                        &err);
+                        s->if_node ? &s->if_node->pos : &s->pos, &run_it, &err);
     if (st->top) {
         base_event(j, &ev, EV_STEP_STARTED);
         ev.step = st->number;
@@ -1150,15 +1157,17 @@ static int start_step(struct job *j, struct frame *f)
     json_decref(ctx);
     ctx = contexts(j, f, st->env);
     if (!rc)
-        rc = bool_of(j, ctx, s->continue_on_error, &st->continue_on_error,
-                     &err);
+        rc =
+            bool_of(j, ctx, s->continue_on_error, &st->continue_on_error, &err);
     if (!rc && s->timeout_minutes)
         rc = minutes_of(j, ctx, s->timeout_minutes, &minutes, &err);
     if (!rc && minutes > 0) {
         st->timeout = loop_timer_new(j->host->loop, on_step_timeout, j);
         if (!st->timeout)
-            rc = ferr_set(&err, FERR_IO, NULL, "cannot make a timer for "
-                          "timeout-minutes: %s", strerror(errno));
+            rc = ferr_set(&err, FERR_IO, NULL,
+                          "cannot make a timer for "
+                          "timeout-minutes: %s",
+                          strerror(errno));
     }
     if (!rc)
         rc = reset_files(j, &err);
@@ -1224,9 +1233,10 @@ static void pop_frame(struct job *j)
     } else if (outcome == RES_FAILURE && !caller->fail_reason) {
         caller->fail_reason = xstrdup("a step of the composite action failed");
     }
-    complete_step(j, parent, j->cancelled && !j->timed_out &&
-                                     outcome == RES_FAILURE
-                                 ? RES_CANCELLED : outcome);
+    complete_step(j, parent,
+                  j->cancelled && !j->timed_out && outcome == RES_FAILURE
+                      ? RES_CANCELLED
+                      : outcome);
 }
 
 static void advance(struct job *j)
@@ -1329,7 +1339,7 @@ static void post_steps(struct job *j)
                 char msg[1024];
 
                 output_say(&j->out, -1, "warning: post step failed: %s",
-                    ferr_format(&err, msg, sizeof(msg)));
+                           ferr_format(&err, msg, sizeof(msg)));
             }
         }
         action_post_release(&p->ap);
@@ -1355,8 +1365,8 @@ static void eval_outputs(struct job *j)
         if (interp_node(j, ctx, outs->items[i], &b, &err)) {
             char msg[1024];
 
-            output_say(&j->out, -1, "warning: output '%s': %s", outs->keys[i]->str,
-                ferr_format(&err, msg, sizeof(msg)));
+            output_say(&j->out, -1, "warning: output '%s': %s",
+                       outs->keys[i]->str, ferr_format(&err, msg, sizeof(msg)));
             continue;
         }
         {
@@ -1366,12 +1376,14 @@ static void eval_outputs(struct job *j)
 
             buf_init(&m, LIM_EXPR_VALUE_BYTES * 2);
             secret = mask_line(j->host->mask, buf_span(&b), &m) != FERR_OK ||
-                     m.len != b.len || memcmp(buf_cstr(&m), buf_cstr(&b),
-                                              b.len) != 0;
+                     m.len != b.len ||
+                     memcmp(buf_cstr(&m), buf_cstr(&b), b.len) != 0;
             buf_release(&m);
             if (secret) {
-                output_say(&j->out, -1, "warning: skip output '%s' since it may contain "
-                    "a secret", outs->keys[i]->str);
+                output_say(&j->out, -1,
+                           "warning: skip output '%s' since it may contain "
+                           "a secret",
+                           outs->keys[i]->str);
                 continue;
             }
         }
@@ -1419,8 +1431,8 @@ static void finish_job(struct job *j)
     j->result = j->outcome;
     ctx = contexts(j, j->top, NULL);
     if (j->outcome == RES_FAILURE &&
-        bool_of(j, ctx, j->spec.wj->continue_on_error, &coe, NULL) ==
-            FERR_OK && coe)
+        bool_of(j, ctx, j->spec.wj->continue_on_error, &coe, NULL) == FERR_OK &&
+        coe)
         j->result = RES_SUCCESS;
     json_decref(ctx);
     base_event(j, &ev, EV_JOB_FINISHED);
@@ -1448,39 +1460,38 @@ static enum ferr_code prepare(struct job *j, struct ferr *err)
     enum ferr_code rc;
     json_t *dbg = json_object_get(j->host->secrets, "ACTIONS_STEP_DEBUG");
 
-    j->out.debug = (json_is_string(dbg) &&
-                strcmp(json_string_value(dbg), "true") == 0);
+    j->out.debug =
+        (json_is_string(dbg) && strcmp(json_string_value(dbg), "true") == 0);
     dbg = json_object_get(j->host->vars, "ACTIONS_STEP_DEBUG");
-    j->out.debug |= (json_is_string(dbg) &&
-                 strcmp(json_string_value(dbg), "true") == 0);
+    j->out.debug |=
+        (json_is_string(dbg) && strcmp(json_string_value(dbg), "true") == 0);
     j->dir = xasprintf("%s/%s", j->host->run_dir, j->spec.key);
     j->workspace = xasprintf("%s/workspace", j->dir);
     j->temp = xasprintf("%s/temp", j->dir);
     j->files = xasprintf("%s/files", j->dir);
     j->tool_cache = xasprintf("%s/tool-cache", j->dir);
-    j->tracking = xasprintf("%s-%d-%s", j->host->run_id, (int)getpid(),
-                            j->spec.key);
+    j->tracking =
+        xasprintf("%s-%d-%s", j->host->run_id, (int)getpid(), j->spec.key);
     j->summary_path = xasprintf("%s/summary-0.md", j->files);
     uname(&un);
     j->runner = json_pack("{s:s, s:s, s:s, s:s}", "name", "ferry", "os",
                           "Linux", "arch",
-                          strcmp(un.machine, "aarch64") == 0 ? "ARM64"
+                          strcmp(un.machine, "aarch64") == 0  ? "ARM64"
                           : strcmp(un.machine, "x86_64") == 0 ? "X64"
                                                               : un.machine,
                           "environment", "self-hosted");
     /* paths come from --home and may be any bytes; contexts are text */
     json_object_set_new(j->runner, "temp",
                         json_lossy_stringn(j->temp, strlen(j->temp)));
-    json_object_set_new(j->runner, "tool_cache",
-                        json_lossy_stringn(j->tool_cache,
-                                           strlen(j->tool_cache)));
+    json_object_set_new(
+        j->runner, "tool_cache",
+        json_lossy_stringn(j->tool_cache, strlen(j->tool_cache)));
     if (j->out.debug)
         json_object_set_new(j->runner, "debug", json_string("1"));
     j->github = json_copy(j->spec.pw->github);
     json_object_set_new(j->github, "job", json_string(wj->id));
     json_object_set_new(j->github, "workspace",
-                        json_lossy_stringn(j->workspace,
-                                           strlen(j->workspace)));
+                        json_lossy_stringn(j->workspace, strlen(j->workspace)));
     j->top = xcalloc(1, sizeof(*j->top));
     j->top->steps = wj->steps;
     j->top->nsteps = wj->nsteps;
@@ -1498,7 +1509,7 @@ static enum ferr_code prepare(struct job *j, struct ferr *err)
     event = json_dumps(json_object_get(j->github, "event"), JSON_INDENT(2));
     event_path = xasprintf("%s/event.json", j->dir);
     rc = workspace_put_file(event_path, event ? event : "{}",
-                              event ? strlen(event) : 2, err);
+                            event ? strlen(event) : 2, err);
     free(event);
     free(event_path);
     if (rc)
@@ -1525,8 +1536,8 @@ static enum ferr_code prepare(struct job *j, struct ferr *err)
                                       : &wj->services->pos,
                         "'%s' needs the container executor, which ferry "
                         "does not have yet; run the job's steps on the host "
-                        "or drop '%s'", wj->container ? "container"
-                                                      : "services",
+                        "or drop '%s'",
+                        wj->container ? "container" : "services",
                         wj->container ? "container" : "services");
     if (wj->uses)
         return ferr_set(err, FERR_UNSUPPORTED, &wj->pos,
@@ -1534,8 +1545,10 @@ static enum ferr_code prepare(struct job *j, struct ferr *err)
                         "supported yet");
     j->job_timeout = loop_timer_new(j->host->loop, on_job_timeout, j);
     if (!j->job_timeout)
-        return ferr_set(err, FERR_IO, NULL, "cannot make a timer for "
-                        "timeout-minutes: %s", strerror(errno));
+        return ferr_set(err, FERR_IO, NULL,
+                        "cannot make a timer for "
+                        "timeout-minutes: %s",
+                        strerror(errno));
     loop_timer_arm(j->job_timeout, (uint64_t)(minutes * 60000.0));
     return FERR_OK;
 }
@@ -1552,7 +1565,8 @@ void job_start(struct job *j)
     if (prepare(j, &err)) {
         char msg[1024];
 
-        output_say(&j->out, -1, "error: %s", ferr_format(&err, msg, sizeof(msg)));
+        output_say(&j->out, -1, "error: %s",
+                   ferr_format(&err, msg, sizeof(msg)));
         if (!j->top) {
             j->top = xcalloc(1, sizeof(*j->top));
             j->top->steps_ctx = json_object();

@@ -23,27 +23,27 @@ struct job_host {
     struct loop *loop;
     const struct event_sink *sink;
     struct artifact_store *store;
-    struct mask *mask;         /* secrets and ::add-mask:: values */
+    struct mask *mask; /* secrets and ::add-mask:: values */
     const char *run_id;
-    const char *run_dir;       /* each job makes its directory below */
+    const char *run_dir; /* each job makes its directory below */
     const char *repo_root;
     bool dry_run;
     json_t *secrets;
     json_t *vars;
     /* call @cb(ud, wait status) when child @pid exits */
-    void (*watch_child)(void *hud, pid_t pid,
-                        void (*cb)(void *ud, int status), void *ud);
+    void (*watch_child)(void *hud, pid_t pid, void (*cb)(void *ud, int status),
+                        void *ud);
     void *hud;
 };
 
 struct job_spec {
-    const struct plan_wf *pw;  /* borrowed */
-    const struct wf_job *wj;   /* borrowed */
-    char *key;                 /* unique, path-safe ("test-2") */
-    char *name;                /* display name ("test (app)") */
-    json_t *matrix;            /* matrix context or NULL */
-    json_t *strategy;          /* strategy context */
-    json_t *needs;             /* needs context */
+    const struct plan_wf *pw; /* borrowed */
+    const struct wf_job *wj;  /* borrowed */
+    char *key;                /* unique, path-safe ("test-2") */
+    char *name;               /* display name ("test (app)") */
+    json_t *matrix;           /* matrix context or NULL */
+    json_t *strategy;         /* strategy context */
+    json_t *needs;            /* needs context */
 };
 
 /**

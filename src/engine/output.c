@@ -21,9 +21,9 @@
 struct outpipe {
     struct outpipe *next;
     struct output *o;
-    int fd;              /* -1 once closed */
+    int fd; /* -1 once closed */
     pid_t pgid;
-    int step;            /* step number; -1 after its process exited */
+    int step; /* step number; -1 after its process exited */
     struct linebuf lb;
     struct wfcmd_state cmds;
 };
@@ -114,7 +114,8 @@ static void handle_cmd(struct output *o, int step, struct wfcmd *c,
     switch (c->kind) {
     case WFCMD_ADD_MASK:
         if (mask_add(o->mask, buf_span(&c->value)))
-            output_say(o, step, "warning: too many masked values; "
+            output_say(o, step,
+                       "warning: too many masked values; "
                        "'::add-mask::' ignored");
         break;
     case WFCMD_GROUP:
@@ -144,17 +145,16 @@ static void handle_cmd(struct output *o, int step, struct wfcmd *c,
         const char *name = wfcmd_prop(c, "name");
 
         if (o->set_output && name && *name)
-            json_object_set_new(o->set_output, name,
-                                json_lossy_stringn(buf_cstr(&c->value),
-                                                   c->value.len));
+            json_object_set_new(
+                o->set_output, name,
+                json_lossy_stringn(buf_cstr(&c->value), c->value.len));
         break;
     }
     case WFCMD_UNKNOWN:
         if (mask_line(o->mask, raw, &out) == FERR_OK)
             emit_line(o, step, buf_span(&out));
         break;
-    default:
-        break;
+    default: break;
     }
     buf_release(&out);
 }

@@ -16,16 +16,16 @@
 struct outpipe;
 
 struct output {
-    struct loop *loop;            /* borrowed */
+    struct loop *loop;             /* borrowed */
     const struct event_sink *sink; /* borrowed */
-    struct mask *mask;            /* borrowed; ::add-mask:: adds to it */
-    struct event base;            /* identifies the job; its strings are
-                                   * borrowed and outlive the output */
-    bool debug;                   /* show ::debug:: lines */
-    char *group;                  /* the open ::group:: title, or NULL */
-    json_t *set_output;           /* ::set-output:: target (borrowed) or
-                                   * NULL */
-    struct outpipe *pipes;        /* every pipe adopted, newest first */
+    struct mask *mask;             /* borrowed; ::add-mask:: adds to it */
+    struct event base;             /* identifies the job; its strings are
+                                    * borrowed and outlive the output */
+    bool debug;                    /* show ::debug:: lines */
+    char *group;                   /* the open ::group:: title, or NULL */
+    json_t *set_output;            /* ::set-output:: target (borrowed) or
+                                    * NULL */
+    struct outpipe *pipes;         /* every pipe adopted, newest first */
 };
 
 /** Set up @o; @base is copied (its strings stay borrowed). */

@@ -142,9 +142,9 @@ static json_t *repository_json(const char *full, const char *default_branch)
     const char *slash = strchr(full, '/');
     char *owner = xstrndup(full, slash ? (size_t)(slash - full) : 0);
     json_t *o = json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:b}", "name",
-                          slash ? slash + 1 : full, "full_name", full,
-                          "owner", "login", owner, "name", owner,
-                          "default_branch", default_branch, "private", 1);
+                          slash ? slash + 1 : full, "full_name", full, "owner",
+                          "login", owner, "name", owner, "default_branch",
+                          default_branch, "private", 1);
 
     free(owner);
     return o;
@@ -166,7 +166,8 @@ static json_t *synth_payload(const struct plan *p, const char *full,
                              const char *actor)
 {
     const struct repo_info *ri = &p->repo;
-    const char *sha = str_or(ri->sha, "0000000000000000000000000000000000000000");
+    const char *sha =
+        str_or(ri->sha, "0000000000000000000000000000000000000000");
     const char *branch = str_or(ri->branch, "main");
     const char *dflt = str_or(ri->default_branch, "main");
     json_t *o = json_object();
@@ -180,20 +181,23 @@ static json_t *synth_payload(const struct plan *p, const char *full,
             ref = xasprintf("refs/heads/%s", branch);
 
         json_object_set_new(o, "ref", json_string(ref));
-        json_object_set_new(o, "before", json_string(ri->before[0] ? ri->before
+        json_object_set_new(
+            o, "before",
+            json_string(ri->before[0]
+                            ? ri->before
                             : "0000000000000000000000000000000000000000"));
         json_object_set_new(o, "after", json_string(sha));
         json_object_set_new(o, "created", json_false());
         json_object_set_new(o, "deleted", json_false());
         json_object_set_new(o, "forced", json_false());
         json_object_set_new(o, "pusher", json_pack("{s:s}", "name", actor));
+        json_object_set_new(o, "head_commit",
+                            json_pack("{s:s, s:s, s:{s:s}}", "id", sha,
+                                      "message", str_or(ri->message, ""),
+                                      "author", "name",
+                                      str_or(ri->author, actor)));
         json_object_set_new(
-            o, "head_commit",
-            json_pack("{s:s, s:s, s:{s:s}}", "id", sha, "message",
-                      str_or(ri->message, ""), "author", "name",
-                      str_or(ri->author, actor)));
-        json_object_set_new(o, "commits",
-                            json_pack("[O]", json_object_get(o, "head_commit")));
+            o, "commits", json_pack("[O]", json_object_get(o, "head_commit")));
         free(ref);
     } else if (strcmp(p->event, "pull_request") == 0 ||
                strcmp(p->event, "pull_request_target") == 0) {
@@ -202,8 +206,8 @@ static json_t *synth_payload(const struct plan *p, const char *full,
         json_object_set_new(
             o, "pull_request",
             json_pack("{s:i, s:s, s:s, s:{s:s, s:s, s:s}, s:{s:s, s:s}}",
-                      "number", 1, "title", str_or(ri->message, ""), "body",
-                      "", "head", "ref", branch, "sha", sha, "label", branch,
+                      "number", 1, "title", str_or(ri->message, ""), "body", "",
+                      "head", "ref", branch, "sha", sha, "label", branch,
                       "base", "ref", dflt, "sha", sha));
     } else if (strcmp(p->event, "workflow_dispatch") == 0) {
         char *ref = checkout_ref(ri);
@@ -254,7 +258,8 @@ static json_t *github_ctx(const struct plan *p, const struct plan_wf *pw,
                           const char *run_id)
 {
     const json_t *ev = pw->payload;
-    const char *sha = str_or(p->repo.sha, "0000000000000000000000000000000000000000");
+    const char *sha =
+        str_or(p->repo.sha, "0000000000000000000000000000000000000000");
     const char *ref = NULL;
     const char *head_ref = "";
     const char *base_ref = "";
@@ -285,8 +290,8 @@ static json_t *github_ctx(const struct plan *p, const struct plan_wf *pw,
         if (!ref) {
             ref_buf = checkout_ref(&p->repo);
             if (!ref_buf)
-                ref_buf = xasprintf("refs/heads/%s",
-                                    str_or(p->repo.branch, "main"));
+                ref_buf =
+                    xasprintf("refs/heads/%s", str_or(p->repo.branch, "main"));
             ref = ref_buf;
         }
         sha = str_or(jstr(ev, "after"), sha);
@@ -318,9 +323,9 @@ static json_t *github_ctx(const struct plan *p, const struct plan_wf *pw,
                         json_string(str_or(p->repo.remote_url, "")));
     json_object_set_new(g, "actor", json_string(actor));
     json_object_set_new(g, "triggering_actor", json_string(actor));
-    json_object_set_new(g, "workflow",
-                        json_string(pw->wf->name ? pw->wf->name
-                                                 : pw->display_path));
+    json_object_set_new(
+        g, "workflow",
+        json_string(pw->wf->name ? pw->wf->name : pw->display_path));
     json_object_set_new(g, "workflow_ref", json_string(wf_ref));
     json_object_set_new(g, "workflow_sha", json_string(sha));
     json_object_set_new(g, "run_id", json_string(run_id));
@@ -367,7 +372,8 @@ static char *filter_reason(const struct plan *p, const struct wf_trigger *t,
                    strcmp(action, "synchronize") != 0 &&
                    strcmp(action, "reopened") != 0) {
             return xasprintf("activity type '%s' is not one of the default "
-                             "types (opened, synchronize, reopened)", action);
+                             "types (opened, synchronize, reopened)",
+                             action);
         }
         name = span_cstr(base ? base : "");
         if (t->branches.set &&
@@ -383,8 +389,9 @@ static char *filter_reason(const struct plan *p, const struct wf_trigger *t,
         if (!ref)
             ref = "";
         is_tag = strncmp(ref, "refs/tags/", 10) == 0;
-        name = span_cstr(ref + (is_tag ? 10 : strncmp(ref, "refs/heads/", 11)
-                                                  == 0 ? 11 : 0));
+        name = span_cstr(ref + (is_tag                                 ? 10
+                                : strncmp(ref, "refs/heads/", 11) == 0 ? 11
+                                                                       : 0));
         if (is_tag) {
             if (t->tags.set) {
                 if (!glob_match_list(t->tags.v, t->tags.n, name))
@@ -403,12 +410,14 @@ static char *filter_reason(const struct plan *p, const struct wf_trigger *t,
         if (t->branches.set) {
             if (!glob_match_list(t->branches.v, t->branches.n, name))
                 return xasprintf("branch '%.*s' does not match "
-                                 "on.push.branches", SPAN_ARGS(name));
+                                 "on.push.branches",
+                                 SPAN_ARGS(name));
         } else if (t->branches_ignore.set) {
             if (glob_match_list(t->branches_ignore.v, t->branches_ignore.n,
                                 name))
                 return xasprintf("branch '%.*s' matches on.push."
-                                 "branches-ignore", SPAN_ARGS(name));
+                                 "branches-ignore",
+                                 SPAN_ARGS(name));
         } else if (t->tags.set || t->tags_ignore.set) {
             return xstrdup("a branch push, and on.push filters only tags");
         }
@@ -419,11 +428,10 @@ static char *filter_reason(const struct plan *p, const struct wf_trigger *t,
         bool any = false;
 
         for (size_t i = 0; i < nchanged && !any; i++)
-            any = glob_match_list(t->paths.v, t->paths.n,
-                                  span_cstr(changed[i]));
+            any =
+                glob_match_list(t->paths.v, t->paths.n, span_cstr(changed[i]));
         if (!any)
-            return xasprintf("no changed path matches on.%s.paths",
-                             p->event);
+            return xasprintf("no changed path matches on.%s.paths", p->event);
     } else if (t->paths_ignore.set && nchanged > 0) {
         bool all = true;
 
@@ -439,9 +447,9 @@ static char *filter_reason(const struct plan *p, const struct wf_trigger *t,
 
 /* Typed inputs for workflow_dispatch / workflow_call: defaults, then the
  * user's --input values, checked against type, options and required. */
-static enum ferr_code build_inputs(const struct plan_wf *pw,
-                                   const char *event, json_t *given,
-                                   json_t **out, struct ferr *err)
+static enum ferr_code build_inputs(const struct plan_wf *pw, const char *event,
+                                   json_t *given, json_t **out,
+                                   struct ferr *err)
 {
     const struct wf_trigger *t = wf_trigger_find(pw->wf, event);
     const struct node *defs = t ? t->inputs : NULL;
@@ -458,8 +466,8 @@ static enum ferr_code build_inputs(const struct plan_wf *pw,
         const struct node *req = node_get(d, "required", NULL);
         const struct node *opts = node_get(d, "options", NULL);
         json_t *gv = given ? json_object_get(given, name) : NULL;
-        const char *ty = type && type->kind == NODE_SCALAR ? type->str
-                                                           : "string";
+        const char *ty =
+            type && type->kind == NODE_SCALAR ? type->str : "string";
         const char *sval = json_is_string(gv) ? json_string_value(gv)
                            : dflt && dflt->kind == NODE_SCALAR ? dflt->str
                                                                : NULL;
@@ -470,12 +478,12 @@ static enum ferr_code build_inputs(const struct plan_wf *pw,
                 json_decref(in);
                 return ferr_set(err, FERR_USAGE, NULL,
                                 "input '%s' of '%s' is required (pass "
-                                "--input %s=VALUE)", name, pw->display_path,
-                                name);
+                                "--input %s=VALUE)",
+                                name, pw->display_path, name);
             }
-            json_object_set_new(in, name, strcmp(ty, "boolean") == 0
-                                              ? json_false()
-                                              : json_string(""));
+            json_object_set_new(in, name,
+                                strcmp(ty, "boolean") == 0 ? json_false()
+                                                           : json_string(""));
             continue;
         }
         if (strcmp(ty, "boolean") == 0) {
@@ -495,8 +503,8 @@ static enum ferr_code build_inputs(const struct plan_wf *pw,
             if (!*sval || *end || errno || !isfinite(num)) {
                 json_decref(in);
                 return ferr_set(err, FERR_USAGE, NULL,
-                                "input '%s' must be a number, got '%s'",
-                                name, sval);
+                                "input '%s' must be a number, got '%s'", name,
+                                sval);
             }
             if (num >= -9007199254740992.0 && num <= 9007199254740992.0 &&
                 num == (double)(json_int_t)num)
@@ -514,20 +522,21 @@ static enum ferr_code build_inputs(const struct plan_wf *pw,
                     json_decref(in);
                     return ferr_set(err, FERR_USAGE, NULL,
                                     "input '%s' must be one of its options, "
-                                    "got '%s'", name, sval);
+                                    "got '%s'",
+                                    name, sval);
                 }
             }
             json_object_set_new(in, name, json_string(sval));
         }
     }
     /* inputs the workflow does not declare are still passed, as strings */
-    json_object_foreach(given, k, v) {
+    json_object_foreach (given, k, v) {
         if (!json_object_get(in, k)) {
             if (defs) {
                 json_decref(in);
                 return ferr_set(err, FERR_USAGE, NULL,
-                                "'%s' declares no input '%s'",
-                                pw->display_path, k);
+                                "'%s' declares no input '%s'", pw->display_path,
+                                k);
             }
             json_object_set(in, k, v);
         }
@@ -543,8 +552,7 @@ static enum ferr_code load_one(struct plan_wf *pw, struct diags *diags,
     enum ferr_code rc;
     size_t before = diags->nerrors;
 
-    rc = workspace_read_file(pw->path, LIM_WORKFLOW_BYTES, &pw->src, &len,
-                             err);
+    rc = workspace_read_file(pw->path, LIM_WORKFLOW_BYTES, &pw->src, &len, err);
     if (rc) {
         ferr_prefix(err, "workflow '%s'", pw->display_path);
         return rc;
@@ -611,14 +619,16 @@ enum ferr_code plan_build(const struct run_opts *opts, struct plan **out,
     if (rc)
         goto done;
     if (nfiles == 0 && opts->nworkflows) {
-        rc = ferr_set(err, FERR_USAGE, NULL, "no workflow files (.yml, "
+        rc = ferr_set(err, FERR_USAGE, NULL,
+                      "no workflow files (.yml, "
                       ".yaml) in what -W names");
         goto done;
     }
     if (nfiles == 0) {
         rc = ferr_set(err, FERR_USAGE, NULL,
                       "no workflows found in '%s/.github/workflows' or "
-                      "'%s/.ferry/workflows'", p->root, p->root);
+                      "'%s/.ferry/workflows'",
+                      p->root, p->root);
         goto done;
     }
     actor = getenv("USER");
@@ -635,8 +645,7 @@ enum ferr_code plan_build(const struct run_opts *opts, struct plan **out,
         p->payload = synth_payload(p, full, actor);
     if (strcmp(p->event, "workflow_dispatch") == 0 && opts->inputs &&
         json_is_object(json_object_get(p->payload, "inputs")))
-        json_object_update(json_object_get(p->payload, "inputs"),
-                           opts->inputs);
+        json_object_update(json_object_get(p->payload, "inputs"), opts->inputs);
     if (p->have_repo && p->repo.sha[0] &&
         (strcmp(p->event, "push") == 0 ||
          strncmp(p->event, "pull_request", 12) == 0)) {
@@ -652,8 +661,7 @@ enum ferr_code plan_build(const struct run_opts *opts, struct plan **out,
                                 &changed, &nchanged, &gerr);
         if (rc) {
             /* without a diff, path filters see no changes: say so */
-            p->changed_note = xasprintf("changed paths unknown: %s",
-                                        gerr.msg);
+            p->changed_note = xasprintf("changed paths unknown: %s", gerr.msg);
             rc = FERR_OK;
         }
     }
@@ -686,8 +694,7 @@ enum ferr_code plan_build(const struct run_opts *opts, struct plan **out,
             struct ferr ierr;
 
             ferr_clear(&ierr);
-            if (build_inputs(pw, p->event,
-                             pw->triggered ? opts->inputs : NULL,
+            if (build_inputs(pw, p->event, pw->triggered ? opts->inputs : NULL,
                              &pw->inputs, &ierr)) {
                 if (pw->triggered)
                     rc = ferr_set(err, ierr.code, NULL, "%s", ierr.msg);

@@ -21,22 +21,22 @@ struct plan_wf {
     struct arena *arena; /* owns wf and its nodes */
     char *src;           /* the file's bytes (owned; nodes point here) */
     struct wf *wf;
-    bool triggered;      /* the event runs this workflow */
-    char *skip_reason;   /* why not (owned), or NULL */
-    json_t *github;      /* github context for this workflow (owned) */
-    json_t *inputs;      /* inputs context: typed, defaults applied (owned) */
-    json_t *payload;     /* this workflow's event payload (owned) */
+    bool triggered;    /* the event runs this workflow */
+    char *skip_reason; /* why not (owned), or NULL */
+    json_t *github;    /* github context for this workflow (owned) */
+    json_t *inputs;    /* inputs context: typed, defaults applied (owned) */
+    json_t *payload;   /* this workflow's event payload (owned) */
 };
 
 struct plan {
     struct plan_wf *wfs;
     size_t n;
     struct repo_info repo;
-    bool have_repo;      /* dir is inside a git repository */
-    char *root;          /* repository root (or dir) */
-    char *event;         /* event name */
-    json_t *payload;     /* the event payload (owned) */
-    char *changed_note;  /* how changed paths were computed, for -v */
+    bool have_repo;     /* dir is inside a git repository */
+    char *root;         /* repository root (or dir) */
+    char *event;        /* event name */
+    json_t *payload;    /* the event payload (owned) */
+    char *changed_note; /* how changed paths were computed, for -v */
 };
 
 /**
@@ -45,8 +45,8 @@ struct plan {
  * are left in @diags too.  The caller frees with plan_free.
  */
 enum ferr_code plan_build(const struct run_opts *opts, struct plan **out,
-                          struct diags *diags, struct ferr *err)
-    FERR_MUST_CHECK;
+                          struct diags *diags,
+                          struct ferr *err) FERR_MUST_CHECK;
 /** Free @p and everything it owns; NULL is a no-op. */
 void plan_free(struct plan *p);
 

@@ -34,9 +34,9 @@ struct inst {
     size_t index;
     bool started;
     bool finished;
-    bool waiting_group;       /* parked as the pending job of its group */
-    enum result res;          /* the result when it never got a job */
-    char *group;              /* concurrency group or NULL */
+    bool waiting_group; /* parked as the pending job of its group */
+    enum result res;    /* the result when it never got a job */
+    char *group;        /* concurrency group or NULL */
     bool cancel_in_progress;
 };
 
@@ -44,23 +44,23 @@ struct tmpl {
     struct run *r;
     struct plan_wf *pw;
     const struct wf_job *wj;
-    size_t *needs;            /* indices into the workflow's tmpls */
+    size_t *needs; /* indices into the workflow's tmpls */
     size_t nneeds;
-    struct tmpl *siblings;    /* the workflow's tmpl array */
+    struct tmpl *siblings; /* the workflow's tmpl array */
     enum tstate state;
     bool selected;
-    bool anc_failed;          /* some ancestor failed */
-    bool anc_incomplete;      /* some ancestor was skipped or cancelled */
+    bool anc_failed;     /* some ancestor failed */
+    bool anc_incomplete; /* some ancestor was skipped or cancelled */
     enum result result;
     struct inst *insts;
     size_t ninst;
     size_t running;
     size_t ndone;
-    unsigned max_parallel;    /* 0 = no limit */
+    unsigned max_parallel; /* 0 = no limit */
     bool fail_fast;
-    bool after_cancel;        /* activated after the run was cancelled */
+    bool after_cancel; /* activated after the run was cancelled */
     json_t *outputs;
-    json_t *cells;            /* matrix cells, or NULL without a matrix */
+    json_t *cells; /* matrix cells, or NULL without a matrix */
 };
 
 struct child {
@@ -79,17 +79,17 @@ struct cgroup {
 enum wcstate { WC_FREE, WC_WAIT, WC_RUN, WC_DONE };
 
 struct wfconc {
-    char *group;              /* NULL: no concurrency key */
+    char *group; /* NULL: no concurrency key */
     bool cancel_in_progress;
     enum wcstate state;
 };
 
 struct run {
     const struct run_opts *opts;
-    struct wfconc *wfc;       /* per workflow */
+    struct wfconc *wfc; /* per workflow */
     struct plan *plan;
     struct loop *loop;
-    struct tmpl **tmpls;      /* per workflow */
+    struct tmpl **tmpls; /* per workflow */
     size_t *ntmpls;
     unsigned slots;
     unsigned running;
@@ -98,7 +98,7 @@ struct run {
     struct cgroup *groups;
     size_t ngroups;
     bool cancelled;
-    bool aborted;             /* a second interrupt: stop everything */
+    bool aborted; /* a second interrupt: stop everything */
     int interrupts;
     struct job_host host;
     struct mask *mask;
@@ -113,13 +113,12 @@ static void schedule(struct run *r);
 
 /* ---------- children ---------- */
 
-static void watch_child(void *hud, pid_t pid, void (*cb)(void *, int),
-                        void *ud)
+static void watch_child(void *hud, pid_t pid, void (*cb)(void *, int), void *ud)
 {
     struct run *r = hud;
 
-    r->children = xrealloc(r->children,
-                           (r->nchildren + 1) * sizeof(*r->children));
+    r->children =
+        xrealloc(r->children, (r->nchildren + 1) * sizeof(*r->children));
     r->children[r->nchildren].pid = pid;
     r->children[r->nchildren].cb = cb;
     r->children[r->nchildren].ud = ud;
@@ -177,8 +176,7 @@ static json_t *tmpl_ctx(const struct tmpl *t, json_t *needs)
     return c;
 }
 
-static void expr_env_of(struct expr_env *e, json_t *ctx,
-                        enum expr_status st)
+static void expr_env_of(struct expr_env *e, json_t *ctx, enum expr_status st)
 {
     memset(e, 0, sizeof(*e));
     e->contexts = ctx;
@@ -203,7 +201,7 @@ static enum ferr_code eval_deep(const struct expr_env *e, json_t **v,
         json_t *x;
         void *tmp;
 
-        json_object_foreach_safe(*v, tmp, k, x) {
+        json_object_foreach_safe (*v, tmp, k, x) {
             json_t *y = json_incref(x);
             enum ferr_code rc = eval_deep(e, &y, pos, err);
 
@@ -254,8 +252,7 @@ static void tmpl_finish(struct tmpl *t, enum result res, const char *why)
     t->state = T_DONE;
     t->result = res;
     if (why)
-        emit_job_only(t, t->wj->name ? t->wj->name : t->wj->id, NULL, res,
-                      why);
+        emit_job_only(t, t->wj->name ? t->wj->name : t->wj->id, NULL, res, why);
 }
 
 /* Display name of instance @i: the job's name (matrix values appended
@@ -280,7 +277,7 @@ static char *inst_name(struct tmpl *t, json_t *ctx, const json_t *cell)
         buf_reset(&b);
     if (cell && (!t->wj->name || !strstr(t->wj->name, "${{"))) {
         if (buf_adds(&b, " (") == FERR_OK) {
-            json_object_foreach((json_t *)cell, k, v) {
+            json_object_foreach ((json_t *)cell, k, v) {
                 if (!first && buf_adds(&b, ", "))
                     break;
                 first = false;
@@ -331,14 +328,15 @@ static void activate(struct tmpl *t)
     /* as GitHub: success() needs every ancestor to have succeeded;
      * failure() needs one to have failed; a skipped or cancelled one
      * makes both false */
-    st = r->cancelled ? EXPR_CANCELLED
-         : t->anc_failed ? EXPR_FAILED
-         : t->anc_incomplete ? EXPR_INCOMPLETE : EXPR_OK;
+    st = r->cancelled        ? EXPR_CANCELLED
+         : t->anc_failed     ? EXPR_FAILED
+         : t->anc_incomplete ? EXPR_INCOMPLETE
+                             : EXPR_OK;
     expr_env_of(&e, ctx, st);
     if (wj->if_expr) {
         if (expr_eval_cond(&e, span_cstr(wj->if_expr),
-                           wj->if_node ? &wj->if_node->pos : &wj->pos,
-                           &run_it, &err)) {
+                           wj->if_node ? &wj->if_node->pos : &wj->pos, &run_it,
+                           &err)) {
             tmpl_finish(t, RES_FAILURE, ferr_format(&err, msg, sizeof(msg)));
             goto done;
         }
@@ -378,10 +376,10 @@ static void activate(struct tmpl *t)
             tmpl_finish(t, RES_FAILURE, ferr_format(&err, msg, sizeof(msg)));
             goto done;
         }
-        t->fail_fast = json_is_string(strategy_fail_fast)
-                       ? strcmp(json_string_value(strategy_fail_fast),
-                                "false") != 0
-                       : expr_truthy(strategy_fail_fast); /* default on */
+        t->fail_fast =
+            json_is_string(strategy_fail_fast)
+                ? strcmp(json_string_value(strategy_fail_fast), "false") != 0
+                : expr_truthy(strategy_fail_fast); /* default on */
         json_decref(strategy_fail_fast);
     }
     if (wj->max_parallel) {
@@ -395,12 +393,13 @@ static void activate(struct tmpl *t)
             tmpl_finish(t, RES_FAILURE, ferr_format(&err, msg, sizeof(msg)));
             goto done;
         }
-        d = json_is_number(mp) ? json_number_value(mp)
-            : json_is_string(mp) ? strtod(json_string_value(mp), NULL) : 0;
+        d = json_is_number(mp)   ? json_number_value(mp)
+            : json_is_string(mp) ? strtod(json_string_value(mp), NULL)
+                                 : 0;
         json_decref(mp);
         /* NaN fails both tests; huge values mean no limit */
-        t->max_parallel = d >= 1 && d < (double)LIM_MATRIX_JOBS
-                          ? (unsigned)d : 0;
+        t->max_parallel =
+            d >= 1 && d < (double)LIM_MATRIX_JOBS ? (unsigned)d : 0;
     }
     t->ninst = cells ? json_array_size(cells) : 1;
     t->insts = xcalloc(t->ninst, sizeof(*t->insts));
@@ -412,7 +411,7 @@ static void activate(struct tmpl *t)
     }
     t->state = T_ACTIVE;
     t->after_cancel = r->cancelled; /* it chose to run anyway: always() */
-    t->cells = cells; /* jobs are created when they start */
+    t->cells = cells;               /* jobs are created when they start */
 done:
     json_decref(ctx);
     json_decref(needs);
@@ -433,11 +432,10 @@ static enum ferr_code eval_concurrency(const struct node *c, json_t *ctx,
                                        char **out_group, bool *out_cip,
                                        struct ferr *err)
 {
-    const struct node *gn = c->kind == NODE_MAP ? node_get(c, "group", NULL)
-                                                : c;
-    const struct node *cip = c->kind == NODE_MAP
-                                 ? node_get(c, "cancel-in-progress", NULL)
-                                 : NULL;
+    const struct node *gn =
+        c->kind == NODE_MAP ? node_get(c, "group", NULL) : c;
+    const struct node *cip =
+        c->kind == NODE_MAP ? node_get(c, "cancel-in-progress", NULL) : NULL;
     struct expr_env e;
     struct buf b;
     enum ferr_code rc = FERR_OK;
@@ -454,8 +452,8 @@ static enum ferr_code eval_concurrency(const struct node *c, json_t *ctx,
     if (!rc && cip && cip->kind == NODE_SCALAR) {
         json_t *v = NULL;
 
-        rc = expr_interp_value(&e, span_of(cip->str, cip->len), &cip->pos,
-                               &v, err);
+        rc = expr_interp_value(&e, span_of(cip->str, cip->len), &cip->pos, &v,
+                               err);
         if (!rc)
             *out_cip = flag_of(v);
         json_decref(v);
@@ -495,8 +493,7 @@ static void tmpl_check_done(struct tmpl *t)
         cancelled |= res == RES_CANCELLED;
     }
     t->state = T_DONE;
-    t->result = failed ? RES_FAILURE : cancelled ? RES_CANCELLED
-                                                 : RES_SUCCESS;
+    t->result = failed ? RES_FAILURE : cancelled ? RES_CANCELLED : RES_SUCCESS;
 }
 
 /* An instance that never got a job ends with @res. */
@@ -508,7 +505,8 @@ static void end_unstarted(struct inst *in, enum result res, const char *why)
     json_t *ctx = tmpl_ctx(t, needs);
     char *name;
 
-    json_object_set_new(ctx, "matrix", cell ? json_incref(cell) : json_object());
+    json_object_set_new(ctx, "matrix",
+                        cell ? json_incref(cell) : json_object());
     name = inst_name(t, ctx, cell);
     in->started = true;
     in->finished = true;
@@ -583,8 +581,7 @@ static int concurrency_allows(struct inst *in, json_t *ctx)
         ferr_clear(&err);
         if (eval_concurrency(c, ctx, &in->group, &in->cancel_in_progress,
                              &err)) {
-            end_unstarted(in, RES_FAILURE, ferr_format(&err, msg,
-                                                       sizeof(msg)));
+            end_unstarted(in, RES_FAILURE, ferr_format(&err, msg, sizeof(msg)));
             return -1;
         }
         if (!in->group)
@@ -627,12 +624,13 @@ static bool start_inst(struct inst *in)
     json_t *strategy;
     struct job_spec spec;
 
-    strategy = json_pack("{s:b, s:I, s:I, s:I}", "fail-fast", t->fail_fast,
-                         "job-index", (json_int_t)in->index, "job-total",
-                         (json_int_t)t->ninst, "max-parallel",
-                         (json_int_t)(t->max_parallel ? t->max_parallel
-                                                      : t->ninst));
-    json_object_set_new(ctx, "matrix", cell ? json_incref(cell) : json_object());
+    strategy =
+        json_pack("{s:b, s:I, s:I, s:I}", "fail-fast", t->fail_fast,
+                  "job-index", (json_int_t)in->index, "job-total",
+                  (json_int_t)t->ninst, "max-parallel",
+                  (json_int_t)(t->max_parallel ? t->max_parallel : t->ninst));
+    json_object_set_new(ctx, "matrix",
+                        cell ? json_incref(cell) : json_object());
     json_object_set(ctx, "strategy", strategy);
     switch (concurrency_allows(in, ctx)) {
     case 0:
@@ -645,8 +643,7 @@ static bool start_inst(struct inst *in)
         json_decref(ctx);
         json_decref(needs);
         return true;
-    default:
-        break;
+    default: break;
     }
     in->waiting_group = false;
     memset(&spec, 0, sizeof(spec));
@@ -660,8 +657,7 @@ static bool start_inst(struct inst *in)
         spec.key = xasprintf("wf-%s", t->wj->id);
     {
         /* keys must be unique across workflows of the run */
-        char *k = xasprintf("%zu-%s", (size_t)(t->pw - r->plan->wfs),
-                            spec.key);
+        char *k = xasprintf("%zu-%s", (size_t)(t->pw - r->plan->wfs), spec.key);
 
         free(spec.key);
         spec.key = k;
@@ -674,8 +670,7 @@ static bool start_inst(struct inst *in)
     if (!in->job) {
         char why[256];
 
-        snprintf(why, sizeof(why), "cannot start the job: %s",
-                 strerror(errno));
+        snprintf(why, sizeof(why), "cannot start the job: %s", strerror(errno));
         cancel_unstarted(in, why);
         return true;
     }
@@ -809,8 +804,9 @@ static void wf_queue(struct run *r)
             }
         if (last != w && r->wfc[last].cancel_in_progress) {
             c->state = WC_DONE;
-            wf_cancel(r, w, "a newer run of its concurrency group started "
-                            "(cancel-in-progress)");
+            wf_cancel(r, w,
+                      "a newer run of its concurrency group started "
+                      "(cancel-in-progress)");
         }
     }
 }
@@ -853,14 +849,12 @@ static void schedule(struct run *r)
             for (size_t i = 0; i < r->ntmpls[w]; i++) {
                 struct tmpl *t = &r->tmpls[w][i];
 
-                for (size_t k = 0; t->state == T_ACTIVE && k < t->ninst;
-                     k++) {
+                for (size_t k = 0; t->state == T_ACTIVE && k < t->ninst; k++) {
                     struct inst *in = &t->insts[k];
 
                     if (in->started)
                         continue;
-                    if (r->aborted ||
-                        (r->cancelled && !t->after_cancel)) {
+                    if (r->aborted || (r->cancelled && !t->after_cancel)) {
                         cancel_unstarted(in, "the run was cancelled");
                         progress = true;
                         continue;
@@ -979,8 +973,8 @@ static enum ferr_code build_tmpls(struct run *r, struct ferr *err)
     }
     for (size_t k = 0; k < o->njobs && !rc; k++)
         if (!found[k])
-            rc = ferr_set(err, FERR_USAGE, NULL,
-                          "no job '%s' in the workflows", o->jobs[k]);
+            rc = ferr_set(err, FERR_USAGE, NULL, "no job '%s' in the workflows",
+                          o->jobs[k]);
     free(found);
     return rc;
 }
@@ -1032,10 +1026,10 @@ static int add_secret(struct run *r, json_t *secrets, struct ferr *err)
     const char *k;
     json_t *v;
 
-    json_object_foreach(secrets, k, v) {
+    json_object_foreach (secrets, k, v) {
         if (json_is_string(v) &&
-            mask_add(r->mask, span_of(json_string_value(v),
-                                      json_string_length(v))))
+            mask_add(r->mask,
+                     span_of(json_string_value(v), json_string_length(v))))
             return ferr_set(err, FERR_LIMIT, NULL,
                             "too many or too large secrets ('%s')", k);
     }
@@ -1086,8 +1080,8 @@ enum ferr_code run_workflows(const struct run_opts *opts, struct diags *diags,
     if (rc)
         goto done;
     snprintf(r->run_id, sizeof(r->run_id), "%s",
-             r->plan->n ? json_string_value(json_object_get(
-                              r->plan->wfs[0].github, "run_id"))
+             r->plan->n ? json_string_value(
+                              json_object_get(r->plan->wfs[0].github, "run_id"))
                         : "0");
     if (opts->home) {
         r->home = xstrdup(opts->home);
@@ -1169,8 +1163,10 @@ enum ferr_code run_workflows(const struct run_opts *opts, struct diags *diags,
             failed |= t->result == RES_FAILURE;
             cancelled |= t->result == RES_CANCELLED;
         }
-    *out_result = !any ? RES_SKIPPED : failed ? RES_FAILURE
-                  : cancelled || r->cancelled ? RES_CANCELLED : RES_SUCCESS;
+    *out_result = !any                        ? RES_SKIPPED
+                  : failed                    ? RES_FAILURE
+                  : cancelled || r->cancelled ? RES_CANCELLED
+                                              : RES_SUCCESS;
     memset(&ev, 0, sizeof(ev));
     ev.kind = EV_RUN_FINISHED;
     ev.run_id = r->run_id;
@@ -1280,8 +1276,9 @@ enum ferr_code run_list(const struct run_opts *opts, struct diags *diags,
 
         fprintf(out, "\n%s (%s) on: %s — %s\n", pw->display_path,
                 pw->wf->name ? pw->wf->name : "-", evs,
-                pw->triggered ? "runs on this event"
-                              : pw->skip_reason ? pw->skip_reason : "");
+                pw->triggered     ? "runs on this event"
+                : pw->skip_reason ? pw->skip_reason
+                                  : "");
         free(evs);
     }
 done:

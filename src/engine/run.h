@@ -15,20 +15,20 @@
 #include "util/ferr.h"
 
 struct run_opts {
-    const char *dir;          /* repository directory (default ".") */
-    const char *event;        /* "push" when NULL */
-    json_t *event_payload;    /* borrowed; NULL = synthesised like GitHub */
-    const char **workflows;   /* files or dirs (-W); NULL = the defaults */
+    const char *dir;        /* repository directory (default ".") */
+    const char *event;      /* "push" when NULL */
+    json_t *event_payload;  /* borrowed; NULL = synthesised like GitHub */
+    const char **workflows; /* files or dirs (-W); NULL = the defaults */
     size_t nworkflows;
-    const char **jobs;        /* -j filters; jobs they need run too */
+    const char **jobs; /* -j filters; jobs they need run too */
     size_t njobs;
-    json_t *secrets;          /* borrowed object name -> string */
-    json_t *vars;             /* borrowed object name -> string */
-    json_t *inputs;           /* borrowed object name -> string */
-    bool dry_run;             /* plan and report, run nothing */
-    unsigned slots;           /* parallel jobs; 0 = number of CPUs */
-    const char *home;         /* artifacts/caches; NULL = a temp dir */
-    struct event_sink sink;   /* where events go */
+    json_t *secrets;        /* borrowed object name -> string */
+    json_t *vars;           /* borrowed object name -> string */
+    json_t *inputs;         /* borrowed object name -> string */
+    bool dry_run;           /* plan and report, run nothing */
+    unsigned slots;         /* parallel jobs; 0 = number of CPUs */
+    const char *home;       /* artifacts/caches; NULL = a temp dir */
+    struct event_sink sink; /* where events go */
 };
 
 /**
