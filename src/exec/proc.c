@@ -147,14 +147,20 @@ static enum ferr_code resolve(const struct proc_spec *spec, char **out,
 }
 
 /* Move @fd to a number above 2 so that dup2 onto 0-2 cannot clobber it. */
-static int lift(int fd)
+/* The child runs on a stack in our memory: ASan's stack poisoning of its
+ * frames would stay behind in our shadow memory (the child never returns
+ * to unpoison it) and trip the next child, so its functions are not
+ * instrumented. */
+#define CHILD_CODE __attribute__((no_sanitize("address")))
+
+CHILD_CODE static int lift(int fd)
 {
     if (fd > 2)
         return fd;
     return fcntl(fd, F_DUPFD_CLOEXEC, 3);
 }
 
-static _Noreturn void child_fail(int err_fd, enum stage stage)
+CHILD_CODE static _Noreturn void child_fail(int err_fd, enum stage stage)
 {
     struct report r = { (int)stage, errno };
     ssize_t n;
@@ -167,7 +173,7 @@ static _Noreturn void child_fail(int err_fd, enum stage stage)
 
 /* Between clone and exec: async-signal-safe calls only, no malloc, and
  * no writes outside this stack (the child shares our memory). */
-static _Noreturn void child(const struct plan *p)
+CHILD_CODE static _Noreturn void child(const struct plan *p)
 {
     int err_fd;
     int in_fd;
@@ -216,7 +222,7 @@ static _Noreturn void child(const struct plan *p)
     child_fail(err_fd, STAGE_EXEC);
 }
 
-static int child_entry(void *arg)
+CHILD_CODE static int child_entry(void *arg)
 {
     child(arg);
 }
