@@ -679,7 +679,10 @@ static bool write_all(int fd, const void *p, size_t len)
 enum ferr_code workspace_put_file(const char *path, const void *p, size_t len,
                                   struct ferr *err)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* O_NOFOLLOW: a step may have replaced its runner file with a link,
+     * and the next reset must not truncate what the link points to */
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+                  0644);
     enum ferr_code rc = FERR_OK;
 
     if (fd < 0)

@@ -53,7 +53,8 @@ enum ferr_code workspace_read_file(const char *path, size_t max, char **out,
 
 /** Create or truncate @path (mode 0644 when new) and write @len bytes:
  *  no fsync, no rename — for scratch files that die with their job
- *  (scripts, runner files).  Errors: FERR_IO; @path may be partial. */
+ *  (scripts, runner files).  A symlink at @path is refused, never
+ *  followed.  Errors: FERR_IO; @path may be partial. */
 enum ferr_code workspace_put_file(const char *path, const void *p, size_t len,
                                   struct ferr *err) FERR_MUST_CHECK;
 

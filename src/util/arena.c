@@ -49,6 +49,8 @@ void *arena_alloc(struct arena *a, size_t n)
     struct block *b = a->head;
     void *p;
 
+    if (n > SIZE_MAX / 2)
+        abort(); /* no caller asks for this much; sizes are capped first */
     n = (n + align - 1) / align * align;
     if (n == 0)
         n = align;

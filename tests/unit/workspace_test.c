@@ -567,6 +567,34 @@ static void test_workspace_write_file_replaces_atomically(void **state)
     cleanup(t);
 }
 
+static void test_workspace_put_file_truncates_but_never_follows(void **state)
+{
+    char *t = tmp_root();
+    char *p = pathf("%s/env", t);
+    char *target = pathf("%s/precious", t);
+    char *text;
+    struct ferr err;
+
+    (void)state;
+    ferr_clear(&err);
+    assert_int_equal(workspace_put_file(p, "first", 5, &err), FERR_OK);
+    assert_int_equal(workspace_put_file(p, "", 0, &err), FERR_OK);
+    text = slurp(p);
+    assert_string_equal(text, "");
+    free(text);
+    /* a step swaps its runner file for a link: the reset must refuse */
+    assert_int_equal(workspace_put_file(target, "keep me", 7, &err), FERR_OK);
+    assert_int_equal(unlink(p), 0);
+    assert_int_equal(symlink(target, p), 0);
+    assert_int_equal(workspace_put_file(p, "", 0, &err), FERR_IO);
+    text = slurp(target);
+    assert_string_equal(text, "keep me");
+    free(text);
+    free(target);
+    free(p);
+    cleanup(t);
+}
+
 static void test_workspace_mkdirs_existing_and_file(void **state)
 {
     char *t = tmp_root();
@@ -607,6 +635,7 @@ int main(void)
         cmocka_unit_test(test_workspace_read_file_limit),
         cmocka_unit_test(test_workspace_read_file_nonregular_limit),
         cmocka_unit_test(test_workspace_write_file_replaces_atomically),
+        cmocka_unit_test(test_workspace_put_file_truncates_but_never_follows),
         cmocka_unit_test(test_workspace_mkdirs_existing_and_file),
     };
 
