@@ -8,13 +8,17 @@
 
 int main(int argc, char **argv)
 {
-    loop_block_signals();
     if (argc < 2) {
         cli_help(NULL);
         return 2;
     }
-    if (strcmp(argv[1], "run") == 0)
+    /* verbs that run the event loop take signals through it: block them
+     * before anything else starts; the others (lint) stay interruptible
+     * by Ctrl-C like any command */
+    if (strcmp(argv[1], "run") == 0) {
+        loop_block_signals();
         return cli_run(argc - 1, argv + 1);
+    }
     if (strcmp(argv[1], "lint") == 0)
         return cli_lint(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {

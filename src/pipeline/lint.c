@@ -786,6 +786,14 @@ static void matrix_keys(struct lint *L, const struct wf_job *j)
                 L->mknown = false;
                 continue;
             }
+            /* an alias repeats the entry before it at no parse cost:
+             * skip repeats, and charge the key lookups to the budget */
+            if (e > 0 && it == v->items[e - 1])
+                continue;
+            if (!spend(L, it->n * (L->nmkeys / 64 + 1))) {
+                L->mknown = false;
+                break;
+            }
             for (size_t f = 0; f < it->n; f++)
                 add_mkey(L, it->keys[f]->str);
         }

@@ -3,7 +3,7 @@
 # error (or, for big-but-valid input, cleanly) — never a crash or a hang.
 . "$(dirname "$0")/lib.sh"
 
-plan 19
+plan 20
 
 W="$T/w"
 mkdir -p "$W"
@@ -132,6 +132,21 @@ bomb_steps() {
     esac
 }
 ok "1000 jobs sharing 100 steps through an alias: no crash, no hang" bomb_steps
+
+# a matrix include of one 999-key entry repeated through aliases, then
+# alternated with a second entry (defeats skipping adjacent repeats):
+# collecting the matrix keys once took minutes of CPU
+/usr/bin/python3 - "$W" <<'PY'
+import sys
+keys = ", ".join(f"k{i:04d}: 1" for i in range(999))
+head = "on: push\njobs:\n  a:\n    runs-on: x\n    strategy:\n      matrix:\n"
+tail = "]\n    steps:\n      - run: echo\n"
+open(sys.argv[1] + "/mkeys.yml", "w").write(
+    head + "        include: [&m {" + keys + "}, &n {zz: 1}" +
+    ", *m, *n" * 100000 + tail)
+PY
+ok "matrix include keys repeated through aliases: an error in seconds" \
+    fails_cleanly mkeys.yml
 
 # --- size ---
 {
