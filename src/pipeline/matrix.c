@@ -424,6 +424,24 @@ enum ferr_code matrix_expand(const json_t *matrix, const struct pos *pos,
     rc = read_spec(matrix, &sp, &product, pos, err);
     if (rc)
         goto done;
+    {
+        /* each combination is matched against every include and exclude
+         * entry, each key looked up among the dimensions: bound that
+         * before doing it (aliases make huge lists cheap to write) */
+        double work = ((double)product + 1.0) *
+                      ((double)json_array_size(sp.include) +
+                       (double)json_array_size(sp.exclude) + 1.0) *
+                      ((double)sp.ndims + 1.0);
+
+        if (work > (double)LIM_MATRIX_WORK) {
+            rc = ferr_set(err, FERR_LIMIT, pos,
+                          "matrix is too large to expand: %zu combinations, "
+                          "%zu include and %zu exclude entries, %zu "
+                          "dimensions", product, json_array_size(sp.include),
+                          json_array_size(sp.exclude), sp.ndims);
+            goto done;
+        }
+    }
     chosen = xcalloc(sp.ndims + 1, sizeof(*chosen));
     matched = xcalloc(json_array_size(sp.include) + 1, sizeof(*matched));
     res = json_array();

@@ -19,6 +19,7 @@
 #define LIM_EVENT_BYTES (16u * 1024u * 1024u) /* -e event.json */
 #define LIM_ARTIFACT_BYTES (2ull * 1024 * 1024 * 1024) /* one artifact */
 #define LIM_CACHE_BYTES (2ull * 1024 * 1024 * 1024)    /* one cache entry */
+#define LIM_MATRIX_WORK 50000000u           /* combinations x entries x dims */
 #define LIM_TIMEOUT_MINUTES 43200u          /* 30 days: timeout-minutes */
 #define LIM_COMPOSITE_DEPTH 10u              /* nested composite actions */
 #define LIM_ARTIFACT_NAME 250u               /* artifact name (+ ".json") */

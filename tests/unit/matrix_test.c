@@ -451,9 +451,36 @@ static void test_matrix_limit_product_before_exclude(void **state)
     json_decref(m);
 }
 
+/* 12 two-value dimensions and 60000 exclude entries (cheap to write with
+ * YAML aliases): bounded before any matching, not seconds of CPU */
+static void test_matrix_limit_work_of_huge_exclude(void **state)
+{
+    json_t *m = json_object();
+    json_t *ex = json_array();
+    json_t *got = (json_t *)1;
+    struct ferr err;
+
+    (void)state;
+    for (int i = 0; i < 12; i++) {
+        char key[16];
+
+        snprintf(key, sizeof(key), "d%d", i);
+        json_object_set_new(m, key, json_pack("[ss]", "a", "b"));
+    }
+    for (int i = 0; i < 60000; i++)
+        json_array_append_new(ex, json_pack("{s:s}", "d0", "zz"));
+    json_object_set_new(m, "exclude", ex);
+    ferr_clear(&err);
+    assert_int_equal(matrix_expand(m, NULL, &got, &err), FERR_LIMIT);
+    assert_non_null(strstr(err.msg, "too large to expand"));
+    assert_null(got);
+    json_decref(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_matrix_limit_work_of_huge_exclude),
         cmocka_unit_test(test_matrix_docs_order_first_key_slowest),
         cmocka_unit_test(test_matrix_docs_single_dimension),
         cmocka_unit_test(test_matrix_docs_fruit_animal_include),
