@@ -338,10 +338,7 @@ static enum ferr_code bool_of(struct job *j, json_t *ctx, const struct node *n,
     rc = value_node(j, ctx, n, &v, err);
     if (rc)
         return rc;
-    if (json_is_string(v))
-        *out = strcmp(json_string_value(v), "true") == 0;
-    else
-        *out = expr_truthy(v);
+    *out = expr_flag(v);
     json_decref(v);
     return FERR_OK;
 }

@@ -419,13 +419,6 @@ done:
 
 /* ---------- instances ---------- */
 
-/* A YAML boolean that may be written as a string or an expression. */
-static bool flag_of(const json_t *v)
-{
-    return json_is_string(v) ? strcmp(json_string_value(v), "true") == 0
-                             : expr_truthy(v);
-}
-
 /* Evaluate a `concurrency:` value (a group string, or {group,
  * cancel-in-progress}).  *out_group is heap or NULL (no group). */
 static enum ferr_code eval_concurrency(const struct node *c, json_t *ctx,
@@ -455,7 +448,7 @@ static enum ferr_code eval_concurrency(const struct node *c, json_t *ctx,
         rc = expr_interp_value(&e, span_of(cip->str, cip->len), &cip->pos, &v,
                                err);
         if (!rc)
-            *out_cip = flag_of(v);
+            *out_cip = expr_flag(v);
         json_decref(v);
     }
     if (rc) {
@@ -650,18 +643,14 @@ static bool start_inst(struct inst *in)
     spec.pw = t->pw;
     spec.wj = t->wj;
     spec.name = inst_name(t, ctx, cell);
+    /* unique across the workflows of the run: workflow index, job id,
+     * matrix cell */
     if (t->cells)
-        spec.key = xasprintf("%s-%s-%zu", t->pw->wf->name ? "wf" : "wf",
+        spec.key = xasprintf("%zu-wf-%s-%zu", (size_t)(t->pw - r->plan->wfs),
                              t->wj->id, in->index + 1);
     else
-        spec.key = xasprintf("wf-%s", t->wj->id);
-    {
-        /* keys must be unique across workflows of the run */
-        char *k = xasprintf("%zu-%s", (size_t)(t->pw - r->plan->wfs), spec.key);
-
-        free(spec.key);
-        spec.key = k;
-    }
+        spec.key = xasprintf("%zu-wf-%s", (size_t)(t->pw - r->plan->wfs),
+                             t->wj->id);
     spec.matrix = cell ? json_incref(cell) : NULL;
     spec.strategy = strategy;
     spec.needs = needs;

@@ -617,9 +617,10 @@ static enum ferr_code walk_dir(struct walker *w, int fd, const char *rel,
 }
 
 /* Open the parent directory of @rel below @rootfd without following any
- * symlink; *out_base points into @rel at the last component.  Returns -1
- * with errno set. */
-static int open_parent(int rootfd, const char *rel, const char **out_base)
+ * symlink, creating missing directories when @create; *out_base points
+ * into @rel at the last component.  Returns -1 with errno set. */
+static int walk_parent(int rootfd, const char *rel, bool create,
+                       const char **out_base)
 {
     const char *c = rel;
     int fd = dup(rootfd);
@@ -645,6 +646,13 @@ static int open_parent(int rootfd, const char *rel, const char **out_base)
         }
         memcpy(comp, c, n);
         comp[n] = '\0';
+        if (create && mkdirat(fd, comp, 0755) < 0 && errno != EEXIST) {
+            int e = errno;
+
+            close(fd);
+            errno = e;
+            return -1;
+        }
         next = openat(fd, comp,
                       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         close(fd);
@@ -671,7 +679,7 @@ static enum ferr_code walk_search_path(struct walker *w, int rootfd,
             return ferr_set(err, FERR_IO, NULL, "dup: %s", strerror(errno));
         return walk_dir(w, fd, "", 0, err);
     }
-    pfd = open_parent(rootfd, sp, &base);
+    pfd = walk_parent(rootfd, sp, false, &base);
     if (pfd < 0)
         return FERR_OK; /* missing, or behind a symlink: nothing there */
     if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -749,7 +757,6 @@ struct dcache {
     bool create; /* make missing directories (restore) */
 };
 
-static int make_parent(int destfd, const char *rel, const char **out_base);
 
 static void dcache_release(struct dcache *c)
 {
@@ -774,8 +781,7 @@ static int dcache_get(struct dcache *c, int rootfd, const char *rel,
     if (c->fd >= 0 && strlen(c->dir) == n && !memcmp(c->dir, rel, n))
         return c->fd;
     dcache_release(c);
-    c->fd = c->create ? make_parent(rootfd, rel, out_base)
-                      : open_parent(rootfd, rel, out_base);
+    c->fd = walk_parent(rootfd, rel, c->create, out_base);
     if (c->fd >= 0)
         c->dir = xstrndup(rel, n);
     return c->fd;
@@ -1259,46 +1265,6 @@ static enum ferr_code check_manifest(json_t *root, json_t **out_files,
     }
     *out_files = files;
     return FERR_OK;
-}
-
-/* Open (creating) the directory that will hold @rel below @destfd, never
- * through a symlink. */
-static int make_parent(int destfd, const char *rel, const char **out_base)
-{
-    const char *c = rel;
-    int fd = dup(destfd);
-
-    *out_base = rel;
-    if (fd < 0)
-        return -1;
-    for (;;) {
-        const char *slash = strchr(c, '/');
-        char comp[NAME_MAX + 1];
-        size_t n;
-        int next;
-
-        if (!slash) {
-            *out_base = c;
-            return fd;
-        }
-        n = (size_t)(slash - c);
-        memcpy(comp, c, n); /* n <= NAME_MAX: safe_path checked it */
-        comp[n] = '\0';
-        if (mkdirat(fd, comp, 0755) < 0 && errno != EEXIST) {
-            int e = errno;
-
-            close(fd);
-            errno = e;
-            return -1;
-        }
-        next = openat(fd, comp,
-                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        close(fd);
-        if (next < 0)
-            return -1;
-        fd = next;
-        c = slash + 1;
-    }
 }
 
 /* Copy blob @sha into @pfd/@base, verifying its hash on the way. */

@@ -1881,6 +1881,13 @@ enum ferr_code expr_eval_cond(const struct expr_env *env, struct span src,
     return rc;
 }
 
+bool expr_flag(const json_t *v)
+{
+    if (json_is_string(v))
+        return strcmp(json_string_value(v), "true") == 0;
+    return expr_truthy(v);
+}
+
 bool expr_truthy(const json_t *v)
 {
     struct exprval x;

@@ -121,6 +121,13 @@ enum ferr_code expr_interp_value(const struct expr_env *env, struct span src,
 bool expr_truthy(const json_t *v);
 
 /**
+ * A boolean setting written as YAML or an expression (continue-on-error,
+ * cancel-in-progress): the string "true" is true, any other string
+ * false; other values by expr_truthy.  @v is borrowed.
+ */
+bool expr_flag(const json_t *v);
+
+/**
  * Append GitHub's string form of @v (exprval_to_str) to @out: null -> "",
  * booleans "true"/"false", numbers as GitHub prints them, strings as is,
  * arrays "Array", objects "Object"; nothing for a NULL @v.

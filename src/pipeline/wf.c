@@ -1293,35 +1293,56 @@ static const struct node *parse_root(struct ld *l, struct span src,
     return root;
 }
 
-enum ferr_code wf_load(struct arena *a, const char *path, struct span src,
-                       struct wf **out, struct diags *diags,
-                       struct ferr *err)
+/* Parse @src and hand its root to @load (workflow or action); the first
+ * error of this file goes to @err even when @err already holds one.
+ * Returns what @load filled in, or NULL when the file is invalid. */
+static void *load_file(struct arena *a, const char *path, struct span src,
+                       struct diags *diags, const char *what,
+                       void *(*load)(struct ld *l, const struct node *root),
+                       enum ferr_code *out_rc, struct ferr *err)
 {
     struct ld l = { .a = a, .path = path, .d = diags, .err = err };
     size_t nerrors = diags->nerrors;
     const struct node *root;
-    struct wf *wf;
     struct ferr mine;
+    void *obj;
 
-    *out = NULL;
-    /* keep our own first error even when @err already holds one */
     ferr_clear(&mine);
     l.err = &mine;
-    root = parse_root(&l, src, "workflow");
+    root = parse_root(&l, src, what);
     if (root) {
-        wf = arena_alloc(a, sizeof(*wf));
-        wf->path = path;
-        wf->root = root;
-        load_wf(&l, wf, root);
+        obj = load(&l, root);
         if (diags->nerrors == nerrors) {
-            *out = wf;
-            return FERR_OK;
+            *out_rc = FERR_OK;
+            return obj;
         }
     }
     if (mine.code == FERR_OK)
-        ferr_set(&mine, FERR_INVALID, NULL, "workflow is invalid");
+        ferr_set(&mine, FERR_INVALID, NULL, "%s is invalid", what);
     ferr_set(err, mine.code, &mine.pos, "%s", mine.msg);
-    return mine.code;
+    *out_rc = mine.code;
+    return NULL;
+}
+
+static void *load_wf_root(struct ld *l, const struct node *root)
+{
+    struct wf *wf = arena_alloc(l->a, sizeof(*wf));
+
+    wf->path = l->path;
+    wf->root = root;
+    load_wf(l, wf, root);
+    return wf;
+}
+
+enum ferr_code wf_load(struct arena *a, const char *path, struct span src,
+                       struct wf **out, struct diags *diags,
+                       struct ferr *err)
+{
+    enum ferr_code rc;
+
+    *out = load_file(a, path, src, diags, "workflow", load_wf_root, &rc,
+                     err);
+    return rc;
 }
 
 const struct wf_job *wf_job_find(const struct wf *wf, const char *id)
@@ -1456,32 +1477,23 @@ static void load_action(struct ld *l, struct wf_action *act,
     }
 }
 
+static void *load_action_root(struct ld *l, const struct node *root)
+{
+    struct wf_action *act = arena_alloc(l->a, sizeof(*act));
+
+    act->path = l->path;
+    act->root = root;
+    load_action(l, act, root);
+    return act;
+}
+
 enum ferr_code wf_load_action(struct arena *a, const char *path,
                               struct span src, struct wf_action **out,
                               struct diags *diags, struct ferr *err)
 {
-    struct ld l = { .a = a, .path = path, .d = diags, .err = err };
-    size_t nerrors = diags->nerrors;
-    const struct node *root;
-    struct wf_action *act;
-    struct ferr mine;
+    enum ferr_code rc;
 
-    *out = NULL;
-    ferr_clear(&mine);
-    l.err = &mine;
-    root = parse_root(&l, src, "action");
-    if (root) {
-        act = arena_alloc(a, sizeof(*act));
-        act->path = path;
-        act->root = root;
-        load_action(&l, act, root);
-        if (diags->nerrors == nerrors) {
-            *out = act;
-            return FERR_OK;
-        }
-    }
-    if (mine.code == FERR_OK)
-        ferr_set(&mine, FERR_INVALID, NULL, "action is invalid");
-    ferr_set(err, mine.code, &mine.pos, "%s", mine.msg);
-    return mine.code;
+    *out = load_file(a, path, src, diags, "action", load_action_root, &rc,
+                     err);
+    return rc;
 }

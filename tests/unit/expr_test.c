@@ -1275,6 +1275,22 @@ static void test_expr_error_pos_interp(void **state)
 /* ------------------------------------------------------------------ */
 /* public value helpers (their rules are exprval's, see exprval_test)  */
 
+static void test_expr_flag_reads_yaml_and_expression_booleans(void **state)
+{
+    json_t *v = load("[\"true\", \"false\", \"yes\", true, false, 1, 0]");
+
+    (void)state;
+    assert_true(expr_flag(json_array_get(v, 0)));
+    assert_false(expr_flag(json_array_get(v, 1)));
+    assert_false(expr_flag(json_array_get(v, 2))); /* only "true" */
+    assert_true(expr_flag(json_array_get(v, 3)));
+    assert_false(expr_flag(json_array_get(v, 4)));
+    assert_true(expr_flag(json_array_get(v, 5)));
+    assert_false(expr_flag(json_array_get(v, 6)));
+    assert_false(expr_flag(NULL));
+    json_decref(v);
+}
+
 static void test_expr_value_wrappers(void **state)
 {
     json_t *v = load("[0.5, \"\", {\"a\": [1e15, null]}]");
@@ -1596,6 +1612,7 @@ int main(void)
         cmocka_unit_test(test_expr_refs_syntax_error),
         cmocka_unit_test(test_expr_error_pos_eval),
         cmocka_unit_test(test_expr_error_pos_interp),
+        cmocka_unit_test(test_expr_flag_reads_yaml_and_expression_booleans),
         cmocka_unit_test(test_expr_value_wrappers),
         cmocka_unit_test(test_expr_hashfiles_gets_patterns),
         cmocka_unit_test(test_expr_hashfiles_unavailable),
