@@ -13,7 +13,9 @@ PREFIX   ?= /usr/local
 CC       ?= cc
 FUZZ_CC  ?= clang
 FUZZ_TIME ?= 20
-PKGS     := yaml-0.1 jansson libgit2 openssl
+PKGS     := yaml-0.1 jansson libgit2 openssl sqlite3 libmicrohttpd
+# libcurl is loaded with dlopen by the client verbs only: headers, no -l
+CURL_CFLAGS := $(shell pkg-config --cflags libcurl)
 # set before CFLAGS_ALL: := expands at once
 ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -25,8 +27,9 @@ WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wno-format-nonliteral \
             -Wno-format-truncation -Werror
 OPT      ?= -O2
 CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) -Isrc \
-              $(shell pkg-config --cflags $(PKGS)) $(SANFLAGS) $(CFLAGS)
-LDLIBS_ALL := $(shell pkg-config --libs $(PKGS)) -lm $(LDLIBS)
+              $(shell pkg-config --cflags $(PKGS)) $(CURL_CFLAGS) $(SANFLAGS) \
+              $(CFLAGS)
+LDLIBS_ALL := $(shell pkg-config --libs $(PKGS)) -lm -ldl $(LDLIBS)
 
 SRCS     := $(sort $(wildcard src/*/*.c))
 MAIN_SRC := src/cli/main.c
@@ -77,7 +80,8 @@ asan:
 # instrumented for coverage and ASan + UBSan.
 FUZZ_LIB_SRCS := $(filter-out src/cli/%,$(LIB_SRCS))
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -Ifuzz \
-              -fsanitize=address,undefined $(shell pkg-config --cflags $(PKGS))
+              -fsanitize=address,undefined $(shell pkg-config --cflags $(PKGS)) \
+              $(CURL_CFLAGS)
 $(BUILD)/fuzzobj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $<"

@@ -4,8 +4,11 @@
 set -euo pipefail
 
 build_pkgs="gcc make pkg-config libyaml-dev libjansson-dev libgit2-dev
-    libssl-dev libcmocka-dev clang libclang-rt-14-dev"
-test_pkgs="git python3-pytest python3-coverage flake8 bandit hyperfine"
+    libssl-dev libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev
+    libcmocka-dev clang libclang-rt-14-dev"
+# libcurl4 is what the client verbs dlopen at run time
+test_pkgs="git curl libcurl4 python3-pytest python3-coverage flake8 bandit
+    hyperfine wrk"
 # shellcheck disable=SC2206  # word splitting is intended
 pkgs=($build_pkgs $test_pkgs)
 

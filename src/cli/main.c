@@ -19,6 +19,14 @@ int main(int argc, char **argv)
         loop_block_signals();
         return cli_run(argc - 1, argv + 1);
     }
+    if (strcmp(argv[1], "serve") == 0) {
+        loop_block_signals();
+        return cli_serve(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "__run") == 0) {
+        loop_block_signals();
+        return cli_worker(argc - 1, argv + 1);
+    }
     if (strcmp(argv[1], "lint") == 0)
         return cli_lint(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {

@@ -96,8 +96,17 @@ static enum ferr_code checkout(struct action_call *c, struct ferr *err)
     while (path && path[0] == '.' && path[1] == '/')
         path += 2;
     if (!path || !*path || strcmp(path, ".") == 0) {
-        sayf(c, "workspace holds a copy of %s", c->repo_root);
-        return FERR_OK;
+        if (!c->lazy_checkout) {
+            sayf(c, "workspace holds a copy of %s", c->repo_root);
+            return FERR_OK;
+        }
+        /* clean: true, as GitHub's: the workspace becomes the tree */
+        rc = workspace_rmtree(c->workspace, err);
+        if (!rc)
+            rc = workspace_copy(c->repo_root, c->workspace, false, err);
+        if (!rc)
+            sayf(c, "checked out %s", c->repo_root);
+        return rc;
     }
     rc = workspace_check_relpath(path, err);
     if (rc)

@@ -40,6 +40,7 @@ struct action_call {
     json_t *with;          /* evaluated inputs: name -> string */
     const char *workspace; /* GITHUB_WORKSPACE */
     const char *repo_root; /* the repository ferry runs */
+    bool lazy_checkout;    /* the workspace is empty until checkout */
     struct artifact_store *store;
     const char *run_id;
     void (*say)(void *ud, const char *line); /* a log line */

@@ -1028,6 +1028,7 @@ static enum ferr_code run_uses(struct job *j, struct frame *f, json_t *ctx,
         c.with = with;
         c.workspace = j->workspace;
         c.repo_root = j->host->repo_root;
+        c.lazy_checkout = j->host->lazy_checkout;
         c.store = j->host->store;
         c.run_id = j->host->run_id;
         c.say = action_say;
@@ -1500,7 +1501,12 @@ static enum ferr_code prepare(struct job *j, struct ferr *err)
         rc = workspace_mkdirs(j->tool_cache, err);
     if (rc)
         return rc;
-    rc = workspace_copy(j->host->repo_root, j->workspace, false, err);
+    /* on a server, as on GitHub, only actions/checkout fills the
+     * workspace: jobs that need no source cost no copy */
+    if (j->host->lazy_checkout)
+        rc = workspace_mkdirs(j->workspace, err);
+    else
+        rc = workspace_copy(j->host->repo_root, j->workspace, false, err);
     if (rc)
         return rc;
     event = json_dumps(json_object_get(j->github, "event"), JSON_INDENT(2));

@@ -28,6 +28,7 @@ struct job_host {
     const char *run_dir; /* each job makes its directory below */
     const char *repo_root;
     bool dry_run;
+    bool lazy_checkout; /* workspaces start empty (actions/checkout) */
     json_t *secrets;
     json_t *vars;
     /* call @cb(ud, wait status) when child @pid exits */

@@ -255,7 +255,7 @@ static const char *jstr(const json_t *o, const char *path)
  * added when a job starts). */
 static json_t *github_ctx(const struct plan *p, const struct plan_wf *pw,
                           const char *full, const char *actor,
-                          const char *run_id)
+                          const char *run_id, const struct run_opts *opts)
 {
     const json_t *ev = pw->payload;
     const char *sha =
@@ -329,8 +329,10 @@ static json_t *github_ctx(const struct plan *p, const struct plan_wf *pw,
     json_object_set_new(g, "workflow_ref", json_string(wf_ref));
     json_object_set_new(g, "workflow_sha", json_string(sha));
     json_object_set_new(g, "run_id", json_string(run_id));
-    json_object_set_new(g, "run_number", json_string("1"));
-    json_object_set_new(g, "run_attempt", json_string("1"));
+    json_object_set_new(g, "run_number",
+                        json_string(str_or(opts->run_number, "1")));
+    json_object_set_new(g, "run_attempt",
+                        json_string(str_or(opts->run_attempt, "1")));
     json_object_set_new(g, "retention_days", json_string("90"));
     json_object_set_new(g, "server_url", json_string("https://github.com"));
     json_object_set_new(g, "api_url", json_string("https://api.github.com"));
@@ -631,9 +633,10 @@ enum ferr_code plan_build(const struct run_opts *opts, struct plan **out,
                       p->root, p->root);
         goto done;
     }
-    actor = getenv("USER");
+    actor = opts->actor ? opts->actor : getenv("USER");
     actor = str_or(actor, "ferry");
-    full = repo_slug(p->repo.remote_url);
+    full = opts->repository ? xstrdup(opts->repository)
+                            : repo_slug(p->repo.remote_url);
     if (!full) {
         const char *base = strrchr(p->root, '/');
 
@@ -667,8 +670,11 @@ enum ferr_code plan_build(const struct run_opts *opts, struct plan **out,
     }
     /* unique among runs sharing a --home (artifacts are scoped by it),
      * and still a number as GitHub's are */
-    snprintf(run_id, sizeof(run_id), "%lld%07d", (long long)time(NULL),
-             (int)(getpid() % 10000000));
+    if (opts->run_id)
+        snprintf(run_id, sizeof(run_id), "%s", opts->run_id);
+    else
+        snprintf(run_id, sizeof(run_id), "%lld%07d", (long long)time(NULL),
+                 (int)(getpid() % 10000000));
     p->wfs = xcalloc(nfiles, sizeof(*p->wfs));
     for (size_t i = 0; i < nfiles; i++) {
         struct plan_wf *pw = &p->wfs[p->n++];
@@ -708,7 +714,7 @@ enum ferr_code plan_build(const struct run_opts *opts, struct plan **out,
             if (strcmp(p->event, "schedule") == 0 && pw->triggered &&
                 !opts->event_payload)
                 schedule_payload(pw->payload, pw->wf);
-            pw->github = github_ctx(p, pw, full, actor, run_id);
+            pw->github = github_ctx(p, pw, full, actor, run_id, opts);
         }
     }
 done:

@@ -244,6 +244,7 @@ static void emit_job_only(struct tmpl *t, const char *name,
     ev.outcome = res;
     ev.result = res;
     ev.text = span_cstr(why);
+    ev.outputs = t->outputs;
     event_emit(&t->r->opts->sink, &ev);
 }
 
@@ -293,6 +294,36 @@ static char *inst_name(struct tmpl *t, json_t *ctx, const json_t *cell)
     return out;
 }
 
+static enum result result_of_name(const char *s)
+{
+    static const enum result all[] = {RES_SUCCESS, RES_FAILURE,
+                                      RES_CANCELLED, RES_SKIPPED};
+
+    for (size_t i = 0; s && i < sizeof(all) / sizeof(all[0]); i++)
+        if (strcmp(s, result_name(all[i])) == 0)
+            return all[i];
+    return RES_NONE;
+}
+
+/* A re-run keeps a job from the previous attempt: its result and
+ * outputs stand, it does not run again. */
+static bool reused(struct tmpl *t)
+{
+    json_t *keep = t->r->opts->reuse
+                       ? json_object_get(t->r->opts->reuse, t->wj->id)
+                       : NULL;
+    enum result res = result_of_name(
+        json_string_value(json_object_get(keep, "result")));
+    json_t *outs = json_object_get(keep, "outputs");
+
+    if (res == RES_NONE)
+        return false;
+    if (json_is_object(outs))
+        json_object_update(t->outputs, outs);
+    tmpl_finish(t, res, "kept from the previous attempt");
+    return true;
+}
+
 /* All needs are done: decide whether the job runs and expand it. */
 static void activate(struct tmpl *t)
 {
@@ -314,6 +345,8 @@ static void activate(struct tmpl *t)
         tmpl_finish(t, RES_CANCELLED, "the run was aborted");
         goto done;
     }
+    if (reused(t))
+        goto done;
     for (size_t i = 0; i < t->nneeds; i++) {
         const struct tmpl *d = &t->siblings[t->needs[i]];
 
@@ -456,6 +489,28 @@ static enum ferr_code eval_concurrency(const struct node *c, json_t *ctx,
         *out_group = NULL;
         ferr_prefix(err, "concurrency");
     }
+    return rc;
+}
+
+enum ferr_code run_wf_concurrency(const struct plan_wf *pw, json_t *vars,
+                                  char **out_group, bool *out_cip,
+                                  struct ferr *err)
+{
+    json_t *ctx;
+    enum ferr_code rc;
+
+    *out_group = NULL;
+    *out_cip = false;
+    if (!pw->wf || !pw->wf->concurrency)
+        return FERR_OK;
+    ctx = json_object();
+    json_object_set(ctx, "github", pw->github);
+    json_object_set_new(ctx, "inputs",
+                        pw->inputs ? json_incref(pw->inputs) : json_object());
+    json_object_set_new(ctx, "vars",
+                        vars ? json_incref(vars) : json_object());
+    rc = eval_concurrency(pw->wf->concurrency, ctx, out_group, out_cip, err);
+    json_decref(ctx);
     return rc;
 }
 
@@ -1106,6 +1161,7 @@ enum ferr_code run_workflows(const struct run_opts *opts, struct diags *diags,
     r->host.run_dir = r->run_dir;
     r->host.repo_root = r->plan->root;
     r->host.dry_run = opts->dry_run;
+    r->host.lazy_checkout = opts->lazy_checkout;
     r->host.secrets = opts->secrets;
     r->host.vars = opts->vars;
     r->host.watch_child = watch_child;

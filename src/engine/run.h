@@ -29,6 +29,16 @@ struct run_opts {
     unsigned slots;         /* parallel jobs; 0 = number of CPUs */
     const char *home;       /* artifacts/caches; NULL = a temp dir */
     struct event_sink sink; /* where events go */
+    /* identity given by a server (NULL: made up for a local run) */
+    const char *run_id;      /* github.run_id; NULL = time and pid */
+    const char *run_number;  /* github.run_number; NULL = "1" */
+    const char *run_attempt; /* github.run_attempt; NULL = "1" */
+    const char *repository;  /* "owner/name"; NULL = from origin's URL */
+    const char *actor;       /* NULL = $USER */
+    bool lazy_checkout; /* job workspaces start empty until
+                           actions/checkout fills them (as on GitHub) */
+    json_t *reuse; /* borrowed {job_id: {"result", "outputs"}}: jobs a
+                      re-run keeps from the previous attempt, or NULL */
 };
 
 /**
@@ -50,5 +60,16 @@ enum ferr_code run_workflows(const struct run_opts *opts, struct diags *diags,
  */
 enum ferr_code run_list(const struct run_opts *opts, struct diags *diags,
                         FILE *out, struct ferr *err) FERR_MUST_CHECK;
+
+struct plan_wf;
+/**
+ * Evaluate workflow @pw's `concurrency:` (github, inputs and @vars
+ * contexts).  *@out_group is heap (caller frees) or NULL when the
+ * workflow has no group; *@out_cip its cancel-in-progress.  Errors:
+ * expression errors (FERR_PARSE/FERR_INVALID) with the position.
+ */
+enum ferr_code run_wf_concurrency(const struct plan_wf *pw, json_t *vars,
+                                  char **out_group, bool *out_cip,
+                                  struct ferr *err) FERR_MUST_CHECK;
 
 #endif

@@ -484,6 +484,32 @@ int proc_kill_tagged(const char *tag, int sig)
     return kill_descendants(sig, tag);
 }
 
+int proc_kill_tagged_anywhere(const char *tag, int sig)
+{
+    struct dirent *de;
+    pid_t self = getpid();
+    int count = 0;
+    DIR *d = opendir("/proc");
+
+    if (!d)
+        return 0;
+    while ((de = readdir(d))) {
+        struct pinfo pi;
+        uint64_t v;
+
+        if (span_to_u64(span_cstr(de->d_name), &v) || v == 0 ||
+            v > INT32_MAX || (pid_t)v == self)
+            continue;
+        pi.pid = (pid_t)v;
+        if (!read_stat(de->d_name, &pi) || pi.zombie)
+            continue;
+        if (has_env_entry(pi.pid, tag) && kill(pi.pid, sig) == 0)
+            count++;
+    }
+    closedir(d);
+    return count;
+}
+
 static int kill_descendants(int sig, const char *tag)
 {
     struct pinfo *ps = NULL;

@@ -81,4 +81,13 @@ int proc_kill_descendants(int sig);
  */
 int proc_kill_tagged(const char *tag, int sig);
 
+/**
+ * Like proc_kill_tagged, but over every process of the system, not only
+ * our descendants: how a restarted server finds what is left of an
+ * attempt whose server was killed (those processes were re-parented to
+ * init).  Never signals itself.  Returns how many were signalled; call
+ * again until it returns 0.
+ */
+int proc_kill_tagged_anywhere(const char *tag, int sig);
+
 #endif

@@ -28,4 +28,16 @@
 #define LIM_TREE_DEPTH 256u                  /* dirs walked for artifacts */
 #define LIM_MATRIX_PRODUCT 4096u             /* matrix product before exclude */
 
+#define LIM_API_BODY (1024u * 1024u)        /* an API request body */
+#define LIM_HOOK_BODY (25u * 1024u * 1024u)  /* a webhook body (GitHub's cap) */
+#define LIM_HOOK_REFS 1000u                  /* refs in one push delivery */
+#define LIM_NAME 64u                         /* repo, secret, token names */
+#define LIM_URL 4096u                        /* a repository URL or path */
+#define LIM_DISPATCH_INPUTS 25u              /* workflow_dispatch inputs */
+#define LIM_INPUT_BYTES (64u * 1024u)        /* one dispatch input value */
+#define LIM_SSE_BACKLOG (4u * 1024u * 1024u) /* unsent bytes per SSE client */
+#define LIM_HTTP_CONNECTIONS 512u            /* open API connections */
+#define LIM_CLIENT_BODY (64u * 1024u * 1024u) /* an API answer the CLI reads */
+#define LIM_REF_BYTES 1024u                  /* a git ref name (hooks, dispatch) */
+
 #endif

@@ -1,0 +1,118 @@
+/* worker_cmd: `ferry __run` — the process `ferry serve` starts for one
+ * attempt of one run.  It reads the run's spec (JSON, secrets included:
+ * never on argv or in the environment) from stdin, runs the engine, and
+ * writes the event stream as JSON lines to stdout, which the server
+ * persists.  Not for people: no flags, no human output. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "engine/run.h"
+#include "util/buf.h"
+#include "util/diag.h"
+#include "util/limits.h"
+
+static void emit(void *ud, const struct event *ev)
+{
+    json_t *o = event_to_json(ev);
+    char *s = json_dumps(o, JSON_COMPACT);
+
+    (void)ud;
+    if (s) {
+        /* one write per event: the server reads whole lines */
+        fputs(s, stdout);
+        fputc('\n', stdout);
+        fflush(stdout);
+    }
+    free(s);
+    json_decref(o);
+}
+
+static const char *str(const json_t *spec, const char *key)
+{
+    return json_string_value(json_object_get(spec, key));
+}
+
+static json_t *obj(json_t *spec, const char *key)
+{
+    json_t *v = json_object_get(spec, key);
+
+    return json_is_object(v) ? v : NULL;
+}
+
+int cli_worker(int argc, char **argv)
+{
+    struct run_opts o;
+    struct diags diags;
+    struct ferr err;
+    enum result res = RES_NONE;
+    json_error_t je;
+    json_t *spec;
+    const char *wf;
+    int status = 2;
+
+    (void)argc;
+    (void)argv;
+    /* the server owns this process: when it dies, stop (its restart
+     * kills what is left of the attempt) */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() == 1)
+        return 2;
+    spec = json_loadf(stdin, JSON_REJECT_DUPLICATES, &je);
+    if (!json_is_object(spec)) {
+        fprintf(stderr, "ferry __run: bad spec on stdin: %s\n", je.text);
+        json_decref(spec);
+        return 2;
+    }
+    memset(&o, 0, sizeof(o));
+    diags_init(&diags);
+    ferr_clear(&err);
+    o.dir = str(spec, "dir");
+    o.event = str(spec, "event");
+    o.event_payload = obj(spec, "payload");
+    wf = str(spec, "workflow");
+    if (wf) {
+        o.workflows = &wf;
+        o.nworkflows = 1;
+    }
+    o.secrets = obj(spec, "secrets");
+    o.vars = obj(spec, "vars");
+    o.inputs = obj(spec, "inputs");
+    o.home = str(spec, "home");
+    o.run_id = str(spec, "run_id");
+    o.run_number = str(spec, "run_number");
+    o.run_attempt = str(spec, "run_attempt");
+    o.repository = str(spec, "repository");
+    o.actor = str(spec, "actor");
+    o.reuse = obj(spec, "reuse");
+    o.lazy_checkout = json_is_true(json_object_get(spec, "lazy_checkout"));
+    o.slots = (unsigned)json_integer_value(json_object_get(spec, "slots"));
+    o.sink.emit = emit;
+    if (run_workflows(&o, &diags, &res, &err)) {
+        char msg[1200];
+        json_t *e;
+        char *s;
+
+        /* the server records why the attempt could not run */
+        diags_print(&diags, stderr);
+        e = json_pack("{s:s, s:s}", "type", "run.error", "reason",
+                      ferr_format(&err, msg, sizeof(msg)));
+        s = json_dumps(e, JSON_COMPACT);
+        if (s)
+            printf("%s\n", s);
+        fflush(stdout);
+        free(s);
+        json_decref(e);
+        status = 2;
+    } else {
+        status = res == RES_FAILURE || res == RES_CANCELLED ? 1 : 0;
+    }
+    diags_release(&diags);
+    json_decref(spec);
+    return status;
+}

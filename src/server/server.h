@@ -1,0 +1,135 @@
+/* server: the control plane's shared state — the loop, the store, the
+ * HTTP server, the run queue and its workers, live-log subscribers and
+ * the cron timer.  serve.c owns the lifecycle (start, recovery, stop),
+ * queue.c turns events into queued runs and runs into workers,
+ * worker.c supervises one attempt's process and persists what it
+ * reports, api.c answers HTTP.  All of it runs on the loop thread. */
+#ifndef FERRY_SERVER_SERVER_H
+#define FERRY_SERVER_SERVER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "server/httpd.h"
+#include "server/serve.h"
+#include "store/store.h"
+#include "util/crypto.h"
+#include "util/loop.h"
+
+struct worker;
+struct sub;
+
+struct server {
+    struct server_opts o;
+    struct loop *loop;
+    struct store *store;
+    struct httpd *httpd;
+    struct crypto_key key; /* seals secrets and webhook keys */
+    char *home;            /* absolute */
+    char *ferry_bin;       /* this executable, for workers */
+    char *url;             /* http://host:port */
+    unsigned slots;
+    struct worker *workers; /* running attempts (list) */
+    unsigned nworkers;
+    struct sub *subs;       /* live-log followers (list) */
+    struct loop_timer *cron_timer;
+    struct loop_timer *kick; /* re-run the dispatcher soon */
+    bool stopping;
+    int64_t clock_offset_ms; /* FERRY_TEST_CLOCK_OFFSET: cron tests */
+};
+
+/** Wall clock in ms (with the test offset). */
+int64_t server_now_ms(const struct server *s);
+
+/* ---------- queue.c ---------- */
+
+/** What starts runs: an event on a repository at a commit. */
+struct trigger {
+    const struct store_repo *repo; /* borrowed */
+    const char *event;             /* push, pull_request, schedule, ... */
+    const char *ref;               /* full ref */
+    const char *sha;               /* commit to run; NULL = resolve ref */
+    json_t *payload;               /* borrowed GitHub-shaped payload */
+    json_t *inputs;                /* borrowed dispatch inputs or NULL */
+    const char *workflow;          /* only this file (dispatch, cron) */
+    const char *actor;
+};
+
+/**
+ * Fetch the repository into its mirror, check the commit out, decide
+ * which workflows @t triggers and queue one run for each (one store
+ * transaction each).  Run ids are appended to @out_ids (may be NULL).
+ * Errors: FERR_NOTFOUND (unknown ref/workflow), FERR_INVALID /
+ * FERR_PARSE (an invalid workflow or inputs: the message says where),
+ * FERR_IO.
+ */
+enum ferr_code queue_trigger(struct server *s, const struct trigger *t,
+                             json_t *out_ids, struct ferr *err)
+    FERR_MUST_CHECK;
+/** Start what the queue allows (slots, concurrency groups).  Cheap to
+ *  call after every change. */
+void queue_dispatch(struct server *s);
+/** Ask for queue_dispatch on the next loop turn. */
+void queue_kick(struct server *s);
+/** Cancel run @id: a queued one completes at once, a running one is
+ *  cancelled through its worker.  FERR_INVALID when completed. */
+enum ferr_code queue_cancel(struct server *s, int64_t id, const char *why,
+                            struct ferr *err) FERR_MUST_CHECK;
+/** Re-sync the cron schedules of @repo from its default branch. */
+void queue_sync_schedules(struct server *s, const struct store_repo *repo);
+/** Arm the cron timer for the next minute boundary. */
+void queue_arm_cron(struct server *s);
+/** Path of the mirror of repository @id (heap). */
+char *queue_mirror_path(const struct server *s, int64_t repo_id);
+
+/* ---------- worker.c ---------- */
+
+/**
+ * Start the current attempt of queued run @r in a worker process.
+ * Errors: FERR_EXEC/FERR_IO; the run is then finished as failure by the
+ * caller.
+ */
+enum ferr_code worker_start(struct server *s, const struct store_run *r,
+                            struct ferr *err) FERR_MUST_CHECK;
+/** The next worker of the server's list after @w, or NULL. */
+struct worker *worker_next(const struct worker *w);
+/** The worker running run @run_id, or NULL. */
+struct worker *worker_find(struct server *s, int64_t run_id);
+/** The SIGCHLD handler reports reaped @pid: true when it was a worker. */
+bool worker_reaped(struct server *s, pid_t pid, int status);
+/** Cancel the worker's run (SIGTERM: the engine cancels its jobs). */
+void worker_cancel(struct worker *w);
+/** The worker's run's concurrency group or NULL (borrowed). */
+const char *worker_group(const struct worker *w);
+/** Stop every worker (server shutdown): they cancel; no wait.  Their
+ *  runs stay "running" for the next start to retry.  Frees them. */
+void worker_stop_all(struct server *s);
+/** The log file of attempt @attempt of run @run_id (heap). */
+char *worker_log_path(const struct server *s, int64_t run_id, int attempt);
+/** The attempt tag every process of the attempt carries (heap). */
+char *worker_tag(int64_t run_id, int attempt, const char *nonce);
+
+/* ---------- live logs (worker.c) ---------- */
+
+/**
+ * Answer @req with a Server-Sent Events stream following the log of run
+ * @run_id (only job @job_id's lines when > 0): the lines after @after,
+ * then live ones until the run completes.
+ */
+void sub_start(struct server *s, struct httpd_req *req, int64_t run_id,
+               int64_t job_id, uint64_t after);
+
+/* ---------- api.c ---------- */
+
+/** The HTTP handler (httpd_handler). */
+void api_handle(void *ud, struct httpd_req *req);
+/** Body limit per route (httpd_opts.body_limit). */
+size_t api_body_limit(void *ud, const char *method, const char *path);
+/** A run as the API's JSON (owned). */
+json_t *api_run_json(const struct store_run *r);
+/** RFC 3339 UTC time for @ms, or JSON null for 0. */
+json_t *api_time(int64_t ms);
+
+#endif
