@@ -33,6 +33,31 @@ static void emit(void *ud, const struct event *ev)
     json_decref(o);
 }
 
+/* Inputs as the engine takes them from the command line: strings (a
+ * payload's typed inputs hold numbers and booleans). */
+static json_t *input_strings(const json_t *in)
+{
+    json_t *out = json_object();
+    const char *k;
+    json_t *v;
+
+    json_object_foreach ((json_t *)in, k, v) {
+        if (json_is_string(v)) {
+            json_object_set(out, k, v);
+        } else if (json_is_true(v) || json_is_false(v)) {
+            json_object_set_new(out, k,
+                                json_string(json_is_true(v) ? "true"
+                                                            : "false"));
+        } else if (json_is_number(v)) {
+            char *t = json_dumps(v, JSON_ENCODE_ANY);
+
+            json_object_set_new(out, k, json_string(t ? t : ""));
+            free(t);
+        }
+    }
+    return out;
+}
+
 static const char *str(const json_t *spec, const char *key)
 {
     return json_string_value(json_object_get(spec, key));
@@ -82,7 +107,9 @@ int cli_worker(int argc, char **argv)
     }
     o.secrets = obj(spec, "secrets");
     o.vars = obj(spec, "vars");
-    o.inputs = obj(spec, "inputs");
+    if (obj(spec, "inputs"))
+        json_object_set_new(spec, "inputs_", input_strings(obj(spec, "inputs")));
+    o.inputs = obj(spec, "inputs_");
     o.home = str(spec, "home");
     o.run_id = str(spec, "run_id");
     o.run_number = str(spec, "run_number");

@@ -773,7 +773,7 @@ static void h_dispatch(struct ctx *c)
     t.actor = c->tok.name && *c->tok.name ? c->tok.name : "api";
     if (queue_trigger(c->s, &t, ids, &err)) {
         /* try .ferry/workflows when the short name is not in .github */
-        if (err.code == FERR_USAGE && !strchr(file, '/')) {
+        if (err.code == FERR_NOTFOUND && !strchr(file, '/')) {
             free(wf);
             wf = xasprintf(".ferry/workflows/%s", file);
             t.workflow = wf;
@@ -782,10 +782,7 @@ static void h_dispatch(struct ctx *c)
                 ferr_clear(&err);
         }
         if (err.code) {
-            if (err.code == FERR_USAGE)
-                httpd_respond_error(c->req, 404, "%s", err.msg);
-            else
-                fail(c, err.code, &err);
+            fail(c, err.code, &err);
             goto done;
         }
     }

@@ -78,7 +78,8 @@ struct httpd_req {
     uint64_t received;           /* body bytes seen, discarded ones included */
     bool started;                /* the first access-handler call happened */
     bool too_large;              /* over the limit: draining, then 413 */
-    bool responded;              /* a response is queued */
+    bool responded;              /* an httpd_respond* was called */
+    bool queued;                 /* MHD took the response */
     struct httpd_stream *stream; /* the stream answering it, if any */
 };
 
@@ -236,6 +237,7 @@ static void restore_timeout(struct httpd_stream *s)
     s->timeout_set = true;
     MHD_set_connection_option(s->conn, MHD_CONNECTION_OPTION_TIMEOUT,
                               s->h->timeout_s);
+    kick(s->h); /* our timer must learn MHD's new deadline */
 }
 
 /* MHD's content reader.  Nothing to send: suspend (returning 0 without
@@ -469,7 +471,7 @@ static void queue(struct httpd_req *r, int status, const char *content_type,
         if (!resp)
             return;
     }
-    if (status < 100 || status > 599) {
+    if (status < 200 || status > 599) {
         log_err("httpd: bad status %d path='%s'", status,
                 clean(r->arena, r->path));
         status = 500;
@@ -483,7 +485,9 @@ static void queue(struct httpd_req *r, int status, const char *content_type,
         if (MHD_add_response_header(resp, x->name, x->value) != MHD_YES)
             log_err("httpd: header refused name='%s'",
                     clean(r->arena, x->name));
-    if (MHD_queue_response(r->conn, (unsigned)status, resp) != MHD_YES)
+    if (MHD_queue_response(r->conn, (unsigned)status, resp) == MHD_YES)
+        r->queued = true;
+    else
         log_err("httpd: cannot queue the response path='%s'",
                 clean(r->arena, r->path));
     MHD_destroy_response(resp);
@@ -673,7 +677,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c,
     }
     if (!r->started) {
         req_start(r, c, method);
-        return MHD_YES;
+        return !r->responded || r->queued ? MHD_YES : MHD_NO;
     }
     if (*upload_size > 0) {
         size_t n = *upload_size;
@@ -695,7 +699,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c,
     }
     if (!r->responded)
         req_handle(r);
-    return MHD_YES;
+    /* without a response MHD would call us again at once: close */
+    return r->queued ? MHD_YES : MHD_NO;
 }
 
 /* ---------- requests: accessors ---------- */
@@ -827,12 +832,15 @@ enum ferr_code httpd_start(struct loop *loop, const struct httpd_opts *o,
     struct httpd *h;
     enum ferr_code rc;
     unsigned flags;
+    uint16_t port; /* only for MHD's messages: ss has it too */
     bool v6;
 
     *out = NULL;
     rc = parse_listen(o->listen, &ss, &v6, err);
     if (rc)
         return rc;
+    port = ntohs(v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                    : ((struct sockaddr_in *)&ss)->sin_port);
     h = xcalloc(1, sizeof(*h));
     h->loop = loop;
     h->epfd = -1;
@@ -854,15 +862,18 @@ enum ferr_code httpd_start(struct loop *loop, const struct httpd_opts *o,
      * default is SO_REUSEADDR, while setting it adds SO_REUSEPORT, which
      * would let a second server share our port silently. */
     h->starting = true;
-    h->d = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_access, h, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
-        o->max_connections ? o->max_connections : LIM_HTTP_CONNECTIONS,
+    /* clang-format off */
+    h->d = MHD_start_daemon(flags, port, NULL, NULL, on_access, h,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_CONNECTION_LIMIT,
+            o->max_connections ? o->max_connections : LIM_HTTP_CONNECTIONS,
         MHD_OPTION_CONNECTION_TIMEOUT, h->timeout_s,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, h, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
         MHD_OPTION_SIGPIPE_HANDLED_BY_APP, (int)sigpipe_ignored(),
         MHD_OPTION_END);
+    /* clang-format on */
     h->starting = false;
     if (!h->d) {
         rc = ferr_set(err, FERR_IO, NULL, "cannot listen on '%.200s': %s",

@@ -93,7 +93,7 @@ struct arena *httpd_req_arena(struct httpd_req *r);
  * Responses: call exactly one httpd_respond* per request, from its
  * handler.  A second one is logged and ignored (what it adopts is
  * still released).  Every response carries Cache-Control: no-store and
- * X-Content-Type-Options: nosniff; @status must be 100..599 (else 500).
+ * X-Content-Type-Options: nosniff; @status must be 200..599 (else 500).
  */
 
 /** Add a header to the response; before the httpd_respond* call.  Both

@@ -123,7 +123,14 @@ enum ferr_code queue_trigger(struct server *s, const struct trigger *t,
     o.repository = full;
     o.actor = t->actor;
     if (t->workflow) {
+        struct stat st;
+
         wfabs = xasprintf("%s/%s", src, t->workflow);
+        if (stat(wfabs, &st) != 0) {
+            rc = ferr_set(err, FERR_NOTFOUND, NULL,
+                          "no workflow '%s' at %.7s", t->workflow, sha);
+            goto done;
+        }
         wfs[0] = wfabs;
         o.workflows = wfs;
         o.nworkflows = 1;

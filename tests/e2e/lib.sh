@@ -10,6 +10,7 @@ _failed=0
 _pids=()
 
 cleanup() {
+    exec 2>/dev/null
     for p in "${_pids[@]}"; do kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null; done
     rm -rf "$T"
 }
@@ -92,7 +93,7 @@ serve_start() {
     local t
     t=$(sed -n 's/^admin token: //p' "$T/serve.out")
     [ -n "$t" ] && TOKEN=$t
-    export FERRY_SERVER=$URL FERRY_TOKEN=${TOKEN:-}
+    export URL TOKEN FERRY_SERVER=$URL FERRY_TOKEN=${TOKEN:-}
     [ -n "$URL" ] || { echo "# ferry serve did not start:"; sed 's/^/#   /' "$T/serve.log" | tail -20; return 1; }
 }
 
@@ -151,3 +152,7 @@ wait_run() {
 bare_repo() {
     git clone -q --bare "$1" "$2"
 }
+
+# the server helpers work inside `ok ... bash -c '...'` too
+export -f api jget wait_run
+export T FERRY
