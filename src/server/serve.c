@@ -18,6 +18,11 @@
 
 #include "exec/proc.h"
 #include "exec/workspace.h"
+#include "pipeline/node.h"
+#include "pipeline/wf.h"
+#include "util/arena.h"
+#include "util/diag.h"
+#include "util/limits.h"
 #include "server/serve.h"
 #include "server/server.h"
 #include "util/log.h"
@@ -56,6 +61,53 @@ static void on_stop(struct loop *l, int signo, void *ud)
     loop_stop(l);
 }
 
+static bool env_says_fail(const struct node *env)
+{
+    const struct node *v = node_get(env, "FERRY_ON_RESTART", NULL);
+
+    return v && v->kind == NODE_SCALAR && v->len == 4 &&
+           memcmp(v->str, "fail", 4) == 0;
+}
+
+/* A job that is not safe to run twice (a deployment, a migration) says
+ * so with env FERRY_ON_RESTART: fail (on the job or the workflow): a
+ * run that lost such a job while it ran fails instead of being retried. */
+static bool restart_fails(struct server *s, const struct store_run *r)
+{
+    char *path = xasprintf("%s/src/%" PRId64 "/%s/%s", s->home, r->repo_id,
+                           r->sha, r->workflow);
+    struct store_job *jobs = NULL;
+    size_t njobs = 0;
+    struct arena *a = arena_new(16 * 1024);
+    struct diags diags;
+    struct ferr err;
+    struct wf *wf = NULL;
+    char *src = NULL;
+    size_t len = 0;
+    bool fail = false;
+
+    diags_init(&diags);
+    ferr_clear(&err);
+    if (workspace_read_file(path, LIM_WORKFLOW_BYTES, &src, &len, &err) ||
+        wf_load(a, path, span_of(src, len), &wf, &diags, &err) ||
+        store_job_list(s->store, r->id, r->attempt, &jobs, &njobs, &err))
+        goto done;
+    fail = env_says_fail(wf->env);
+    for (size_t i = 0; i < njobs && !fail; i++) {
+        const struct wf_job *wj = wf_job_find(wf, jobs[i].job_key);
+
+        if (wj && strcmp(jobs[i].status, "completed") != 0)
+            fail = env_says_fail(wj->env);
+    }
+done:
+    store_jobs_free(jobs, njobs);
+    diags_release(&diags);
+    arena_free(a);
+    free(src);
+    free(path);
+    return fail;
+}
+
 /* Runs that were running when the server died: kill what is left of
  * the attempt, then retry it (or fail it). */
 static void recover(struct server *s)
@@ -89,7 +141,7 @@ static void recover(struct server *s)
         store_attempts_free(a, na);
         ferr_clear(&err);
         if (s->o.fail_on_restart || v[i].cancel_requested ||
-            strcmp(v[i].event, "workflow_call") == 0) {
+            restart_fails(s, &v[i])) {
             if (store_run_finish(s->store, v[i].id,
                                  v[i].cancel_requested ? "cancelled"
                                                        : "failure",
@@ -101,9 +153,8 @@ static void recover(struct server *s)
             log_err("cannot retry run=%" PRId64 " err='%s'", v[i].id,
                     err.msg);
         }
-        log_warn("recovered run=%" PRId64 " attempt=%d killed=%d action='%s'",
-                 v[i].id, v[i].attempt, killed,
-                 s->o.fail_on_restart ? "failed" : "retried");
+        log_warn("recovered run=%" PRId64 " attempt=%d killed=%d",
+                 v[i].id, v[i].attempt, killed);
     }
     store_runs_free(v, n);
 }
