@@ -1,5 +1,6 @@
 /* artifact: a content-addressed file store for upload/download-artifact
- * and actions/cache, plus hashFiles().  Files are hashed and copied in one
+ * and actions/cache, plus hashFiles(), and for the server a listing and
+ * a ustar export of a run's artifacts.  Files are hashed and copied in one
  * streaming pass into HOME/blobs/<sha256>; a named set is a JSON manifest
  * (path, sha256, mode, size) written atomically.  Path selection follows
  * @actions/glob as upload-artifact uses it (lines, '!' excludes, a match
@@ -23,6 +24,7 @@
 #include "pipeline/glob.h"
 #include "util/buf.h"
 #include "util/limits.h"
+#include "util/log.h"
 #include "util/xalloc.h"
 
 #define CHUNK (128u * 1024u)
@@ -1468,6 +1470,620 @@ bool artifact_exists(struct artifact_store *s, enum artifact_kind kind,
     free(mpath);
     free(dir);
     return ok;
+}
+
+/* ---- listing and export ----------------------------------------------- */
+
+#define TAR_BLOCK 512u
+#define TAR_RECORD (20u * TAR_BLOCK)
+#define TAR_OCTAL11 077777777777ull /* the largest 11-digit octal field */
+
+/* Read manifest @mpath: *@out_root the checked JSON (the caller's),
+ * *@out_files its "files" array (borrowed from it), *@out_mtime_ms when
+ * it was written.  FERR_NOTFOUND when there is none. */
+static enum ferr_code load_manifest(const char *mpath, json_t **out_root,
+                                    json_t **out_files,
+                                    int64_t *out_mtime_ms, struct ferr *err)
+{
+    json_error_t jerr;
+    struct stat st;
+    struct buf b;
+    char chunk[64 * 1024];
+    enum ferr_code rc = FERR_OK;
+    json_t *root = NULL;
+    int fd;
+
+    *out_root = NULL;
+    *out_files = NULL;
+    *out_mtime_ms = 0;
+    fd = open(mpath, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
+        return ferr_set(err, errno == ENOENT ? FERR_NOTFOUND : FERR_IO, NULL,
+                        "cannot open '%s': %s", mpath, strerror(errno));
+    buf_init(&b, LIM_MANIFEST_BYTES);
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        rc = ferr_set(err, FERR_IO, NULL, "'%s' is not a regular file",
+                      mpath);
+        goto done;
+    }
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = ferr_set(err, FERR_IO, NULL, "cannot read '%s': %s", mpath,
+                          strerror(errno));
+            goto done;
+        }
+        if (n == 0)
+            break;
+        if (buf_add(&b, chunk, (size_t)n)) {
+            rc = ferr_set(err, FERR_LIMIT, NULL,
+                          "manifest '%s' is over %u bytes", mpath,
+                          LIM_MANIFEST_BYTES);
+            goto done;
+        }
+    }
+    root = json_loadb(b.len ? b.p : "", b.len, JSON_REJECT_DUPLICATES,
+                      &jerr);
+    if (!root) {
+        rc = ferr_set(err, FERR_PARSE, NULL, "bad manifest '%s': %s", mpath,
+                      jerr.text);
+        goto done;
+    }
+    rc = check_manifest(root, out_files, err);
+    if (rc)
+        goto done;
+    *out_root = root;
+    root = NULL;
+    *out_mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 +
+                    st.st_mtim.tv_nsec / 1000000;
+done:
+    json_decref(root);
+    buf_release(&b);
+    close(fd);
+    return rc;
+}
+
+void artifact_infos_free(struct artifact_info *v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(v[i].name);
+    free(v);
+}
+
+static int cmp_info(const void *a, const void *b)
+{
+    return strcmp(((const struct artifact_info *)a)->name,
+                  ((const struct artifact_info *)b)->name);
+}
+
+/* The info of manifest @file in @dir (named @name); FERR_NOTFOUND when
+ * it should be left out (vanished or damaged: logged). */
+static enum ferr_code list_one(const char *dir, const char *file,
+                               const char *name, struct artifact_info *out,
+                               struct ferr *err)
+{
+    struct ferr scratch;
+    char *mpath = xasprintf("%s/%s", dir, file);
+    json_t *root = NULL;
+    json_t *files = NULL;
+    json_t *f;
+    size_t i;
+    int64_t mtime = 0;
+    enum ferr_code rc;
+
+    memset(out, 0, sizeof(*out));
+    ferr_clear(&scratch);
+    rc = load_manifest(mpath, &root, &files, &mtime, &scratch);
+    if (rc == FERR_IO) {
+        rc = ferr_set(err, FERR_IO, NULL, "%s", scratch.msg);
+        goto done;
+    }
+    if (rc) {
+        if (rc != FERR_NOTFOUND)
+            log_warn("skipping damaged artifact manifest '%s': %s",
+                     file, scratch.msg);
+        rc = FERR_NOTFOUND;
+        goto done;
+    }
+    json_array_foreach(files, i, f) {
+        json_t *size = json_object_get(f, "size");
+        uint64_t n = json_is_integer(size) && json_integer_value(size) > 0
+                         ? (uint64_t)json_integer_value(size)
+                         : 0;
+
+        out->files++;
+        out->bytes = n > UINT64_MAX - out->bytes ? UINT64_MAX
+                                                 : out->bytes + n;
+    }
+    out->name = xstrdup(name);
+    out->created_ms = mtime;
+done:
+    json_decref(root);
+    free(mpath);
+    return rc;
+}
+
+enum ferr_code artifact_list(struct artifact_store *s, const char *scope,
+                             struct artifact_info **out, size_t *out_n,
+                             struct ferr *err)
+{
+    struct artifact_info *v = NULL;
+    struct dirent *de;
+    size_t n = 0;
+    size_t cap = 0;
+    char *dir = NULL;
+    enum ferr_code rc;
+    DIR *d = NULL;
+    int dfd;
+
+    *out = NULL;
+    *out_n = 0;
+    rc = check_scope(scope, err);
+    if (rc)
+        goto done;
+    dir = xasprintf("%s/artifacts/%s", s->home, scope);
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        if (errno != ENOENT)
+            rc = ferr_set(err, FERR_IO, NULL, "cannot open '%s': %s", dir,
+                          strerror(errno));
+        goto done; /* no such scope: nothing was saved in it */
+    }
+    d = fdopendir(dfd);
+    if (!d) {
+        rc = ferr_set(err, FERR_IO, NULL, "cannot read '%s': %s", dir,
+                      strerror(errno));
+        close(dfd);
+        goto done;
+    }
+    for (;;) {
+        struct ferr scratch;
+        struct stat st;
+        char *name;
+        size_t len;
+
+        errno = 0;
+        de = readdir(d);
+        if (!de) {
+            if (errno)
+                rc = ferr_set(err, FERR_IO, NULL, "cannot read '%s': %s",
+                              dir, strerror(errno));
+            break;
+        }
+        len = strlen(de->d_name);
+        if (len <= 5 || strcmp(de->d_name + len - 5, ".json"))
+            continue; /* temp files, nested scopes */
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+            !S_ISREG(st.st_mode))
+            continue;
+        name = xstrndup(de->d_name, len - 5);
+        ferr_clear(&scratch);
+        if (check_artifact_name(name, &scratch)) {
+            free(name);
+            continue; /* artifact_save never writes it */
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            v = xrealloc(v, cap * sizeof(*v));
+        }
+        rc = list_one(dir, de->d_name, name, &v[n], err);
+        free(name);
+        if (rc == FERR_NOTFOUND) {
+            rc = FERR_OK;
+            continue;
+        }
+        if (rc)
+            break;
+        n++;
+    }
+    if (!rc && n > 1)
+        qsort(v, n, sizeof(*v), cmp_info);
+done:
+    if (d)
+        closedir(d);
+    if (rc) {
+        ferr_prefix(err, "list artifacts");
+        artifact_infos_free(v, n);
+    } else if (n) {
+        *out = v;
+        *out_n = n;
+    } else {
+        free(v);
+    }
+    free(dir);
+    return rc;
+}
+
+/* A tar archive being written: output buffered in CHUNK bytes. */
+struct tarw {
+    int fd;
+    char *buf;
+    size_t len;
+    uint64_t bytes; /* written or buffered so far */
+};
+
+static enum ferr_code tw_flush(struct tarw *t, struct ferr *err)
+{
+    enum ferr_code rc = write_all(t->fd, t->buf, t->len, "archive", err);
+
+    t->len = 0;
+    return rc;
+}
+
+static enum ferr_code tw_put(struct tarw *t, const void *p, size_t n,
+                             struct ferr *err)
+{
+    const char *c = p;
+
+    while (n > 0) {
+        size_t k = CHUNK - t->len < n ? CHUNK - t->len : n;
+
+        if (c)
+            memcpy(t->buf + t->len, c, k);
+        else
+            memset(t->buf + t->len, 0, k);
+        t->len += k;
+        t->bytes += k;
+        n -= k;
+        if (c)
+            c += k;
+        if (t->len == CHUNK && tw_flush(t, err))
+            return FERR_IO;
+    }
+    return FERR_OK;
+}
+
+/* Zeros up to the next multiple of @unit. */
+static enum ferr_code tw_pad(struct tarw *t, uint64_t unit, struct ferr *err)
+{
+    uint64_t rem = t->bytes % unit;
+
+    return rem ? tw_put(t, NULL, (size_t)(unit - rem), err) : FERR_OK;
+}
+
+/* @v as zero-padded octal filling @width - 1 bytes, then NUL; @v fits. */
+static void tar_octal(char *field, size_t width, uint64_t v)
+{
+    field[width - 1] = '\0';
+    for (size_t i = width - 1; i > 0; i--) {
+        field[i - 1] = (char)('0' + (v & 7));
+        v >>= 3;
+    }
+}
+
+/* Fill a ustar header block (@h is TAR_BLOCK zeroed bytes). */
+static void tar_header(unsigned char *h, const char *name, size_t name_len,
+                       const char *prefix, size_t prefix_len, unsigned mode,
+                       uint64_t size, uint64_t mtime, char type)
+{
+    unsigned sum = 0;
+
+    memcpy(h, name, name_len);
+    tar_octal((char *)h + 100, 8, mode & 07777);
+    tar_octal((char *)h + 108, 8, 0);
+    tar_octal((char *)h + 116, 8, 0);
+    tar_octal((char *)h + 124, 12, size);
+    tar_octal((char *)h + 136, 12, mtime);
+    h[156] = (unsigned char)type;
+    memcpy(h + 257, "ustar", 6);
+    memcpy(h + 263, "00", 2);
+    tar_octal((char *)h + 329, 8, 0);
+    tar_octal((char *)h + 337, 8, 0);
+    memcpy(h + 345, prefix, prefix_len);
+    memset(h + 148, ' ', 8);
+    for (size_t i = 0; i < TAR_BLOCK; i++)
+        sum += h[i];
+    tar_octal((char *)h + 148, 7, sum);
+    h[155] = ' ';
+}
+
+/* Split @path for the ustar name (<= 100) and prefix (<= 155) fields at
+ * a '/'; false when it cannot be. */
+static bool tar_split(const char *path, size_t len, size_t *out_prefix)
+{
+    for (const char *c = strchr(path, '/'); c; c = strchr(c + 1, '/')) {
+        size_t pre = (size_t)(c - path);
+
+        if (len - pre - 1 > 100)
+            continue;
+        if (pre > 155 || pre + 1 == len)
+            return false;
+        *out_prefix = pre;
+        return true;
+    }
+    return false;
+}
+
+static size_t ndigits(size_t v)
+{
+    size_t n = 1;
+
+    while (v >= 10) {
+        v /= 10;
+        n++;
+    }
+    return n;
+}
+
+/* Append the pax record "LEN KEY=VALUE\n"; LEN counts itself. */
+static enum ferr_code pax_record(struct buf *b, const char *key,
+                                 const char *val)
+{
+    size_t base = strlen(key) + strlen(val) + 3;
+    size_t len = base + ndigits(base);
+
+    while (len != base + ndigits(len))
+        len = base + ndigits(len);
+    return buf_addf(b, "%zu %s=%s\n", len, key, val);
+}
+
+/* The header(s) of a regular file at @path: a pax extended header first
+ * when the path or size do not fit ustar. */
+static enum ferr_code tar_file_header(struct tarw *t, const char *path,
+                                      unsigned mode, uint64_t size,
+                                      uint64_t mtime, struct ferr *err)
+{
+    unsigned char h[TAR_BLOCK];
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path; /* for old readers */
+    size_t blen = strlen(base);
+    size_t len = strlen(path);
+    size_t pre = 0;
+    bool fits = len <= 100 || tar_split(path, len, &pre);
+    enum ferr_code rc = FERR_OK;
+
+    if (!fits || size > TAR_OCTAL11) {
+        char *pname;
+        struct buf rec;
+        char num[24];
+
+        buf_init(&rec, 2 * PATH_LIM);
+        if (!fits && pax_record(&rec, "path", path))
+            rc = ferr_set(err, FERR_LIMIT, NULL, "path '%s' is too long",
+                          path);
+        snprintf(num, sizeof(num), "%llu", (unsigned long long)size);
+        if (!rc && size > TAR_OCTAL11 && pax_record(&rec, "size", num))
+            rc = ferr_set(err, FERR_LIMIT, NULL, "pax header too long");
+        /* the extended header's own name only matters to old readers */
+        pname = xasprintf("PaxHeaders/%.*s", (int)(blen > 89 ? 89 : blen),
+                          base);
+        memset(h, 0, sizeof(h));
+        tar_header(h, pname, strlen(pname), "", 0, 0644, rec.len, mtime,
+                   'x');
+        free(pname);
+        if (!rc)
+            rc = tw_put(t, h, sizeof(h), err);
+        if (!rc)
+            rc = tw_put(t, rec.p, rec.len, err);
+        if (!rc)
+            rc = tw_pad(t, TAR_BLOCK, err);
+        buf_release(&rec);
+        if (rc)
+            return rc;
+    }
+    if (size > TAR_OCTAL11)
+        size = 0; /* the pax header has it */
+    memset(h, 0, sizeof(h));
+    if (len <= 100)
+        tar_header(h, path, len, "", 0, mode, size, mtime, '0');
+    else if (fits)
+        tar_header(h, path + pre + 1, len - pre - 1, path, pre, mode, size,
+                   mtime, '0');
+    else
+        tar_header(h, base, blen > 100 ? 100 : blen, "", 0, mode, size,
+                   mtime, '0');
+    return tw_put(t, h, sizeof(h), err);
+}
+
+/* Append blob @sha as the contents of @path, verifying its hash. */
+static enum ferr_code tar_file(const struct artifact_store *s,
+                               struct tarw *t, const char *path,
+                               const char *sha, unsigned mode,
+                               uint64_t want_size, uint64_t mtime,
+                               struct ferr *err)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char md[32];
+    unsigned mdlen = 0;
+    struct stat st;
+    char got[65];
+    char *blob = xasprintf("%s/%s", s->blobs, sha);
+    char *buf = xmalloc(CHUNK);
+    enum ferr_code rc = FERR_OK;
+    uint64_t left;
+    int in;
+
+    if (!ctx)
+        abort(); /* out of memory, as xmalloc */
+    in = open(blob, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+    if (in < 0) {
+        rc = ferr_set(err, FERR_IO, NULL, "missing blob for '%s': %s", path,
+                      strerror(errno));
+        goto done;
+    }
+    if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
+        rc = ferr_set(err, FERR_IO, NULL, "blob '%s' for '%s' is damaged",
+                      sha, path);
+        goto done;
+    }
+    /* the header holds the blob's real size; a manifest disagreeing is
+     * told apart from a damaged blob by the hash below */
+    rc = tar_file_header(t, path, mode, (uint64_t)st.st_size, mtime, err);
+    if (rc)
+        goto done;
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    for (left = (uint64_t)st.st_size; left > 0;) {
+        ssize_t n = read(in, buf, left < CHUNK ? (size_t)left : CHUNK);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = ferr_set(err, FERR_IO, NULL, "cannot read blob '%s': %s",
+                          sha, strerror(errno));
+            goto done;
+        }
+        if (n == 0) {
+            rc = ferr_set(err, FERR_IO, NULL,
+                          "blob '%s' for '%s' is damaged (truncated)", sha,
+                          path);
+            goto done;
+        }
+        EVP_DigestUpdate(ctx, buf, (size_t)n);
+        left -= (uint64_t)n;
+        rc = tw_put(t, buf, (size_t)n, err);
+        if (rc)
+            goto done;
+    }
+    EVP_DigestFinal_ex(ctx, md, &mdlen);
+    hex32(md, got);
+    if (strcmp(got, sha)) {
+        /* a damaged blob must not be reused by later saves */
+        unlink(blob);
+        rc = ferr_set(err, FERR_IO, NULL, "blob '%s' for '%s' is damaged",
+                      sha, path);
+        goto done;
+    }
+    if ((uint64_t)st.st_size != want_size) {
+        rc = ferr_set(err, FERR_INVALID, NULL,
+                      "manifest entry '%s' has the wrong size", path);
+        goto done;
+    }
+    rc = tw_pad(t, TAR_BLOCK, err);
+done:
+    if (in >= 0)
+        close(in);
+    free(buf);
+    free(blob);
+    EVP_MD_CTX_free(ctx);
+    return rc;
+}
+
+/* A prefix of a path, compared as strcmp would compare it as a string. */
+struct pkey {
+    const char *p;
+    size_t n;
+};
+
+static int cmp_pkey(const void *k, const void *e)
+{
+    const struct pkey *key = k;
+    const char *s = *(const char *const *)e;
+    int c = strncmp(key->p, s, key->n);
+
+    if (c)
+        return c;
+    return s[key->n] ? -1 : 0;
+}
+
+/* Beyond check_manifest, what an archive needs: regular files only,
+ * each path once, and no path also a directory of another (an extractor
+ * would fail on it, or worse). */
+static enum ferr_code check_export(json_t *files, struct ferr *err)
+{
+    size_t n = json_array_size(files);
+    const char **paths = xcalloc(n + 1, sizeof(*paths));
+    enum ferr_code rc = FERR_OK;
+    size_t i;
+    json_t *f;
+
+    json_array_foreach(files, i, f) {
+        paths[i] = get_str(f, "path");
+        if (json_object_get(f, "link")) {
+            rc = ferr_set(err, FERR_INVALID, NULL,
+                          "manifest entry '%s' is a link, not a file",
+                          paths[i]);
+            goto done;
+        }
+    }
+    qsort(paths, n, sizeof(*paths), cmp_cstr);
+    for (i = 0; i < n; i++) {
+        if (i > 0 && !strcmp(paths[i], paths[i - 1])) {
+            rc = ferr_set(err, FERR_INVALID, NULL,
+                          "manifest lists '%s' twice", paths[i]);
+            goto done;
+        }
+        for (const char *c = strchr(paths[i], '/'); c;
+             c = strchr(c + 1, '/')) {
+            struct pkey key = { paths[i], (size_t)(c - paths[i]) };
+
+            if (bsearch(&key, paths, n, sizeof(*paths), cmp_pkey)) {
+                rc = ferr_set(err, FERR_INVALID, NULL,
+                              "manifest has '%.*s' as a file and as the "
+                              "directory of '%s'",
+                              (int)key.n, key.p, paths[i]);
+                goto done;
+            }
+        }
+    }
+done:
+    free(paths);
+    return rc;
+}
+
+enum ferr_code artifact_export_tar(struct artifact_store *s,
+                                   const char *scope, const char *name,
+                                   int fd, uint64_t *out_bytes,
+                                   struct ferr *err)
+{
+    struct tarw t = { fd, NULL, 0, 0 };
+    json_t *root = NULL;
+    json_t *files = NULL;
+    json_t *f;
+    char *dir = NULL;
+    char *mpath = NULL;
+    int64_t mtime_ms = 0;
+    uint64_t mtime;
+    size_t i;
+    enum ferr_code rc;
+
+    *out_bytes = 0;
+    rc = manifest_path(s, ARTIFACT_UPLOAD, scope, name, &dir, &mpath, err);
+    if (rc)
+        goto done;
+    rc = load_manifest(mpath, &root, &files, &mtime_ms, err);
+    if (rc == FERR_NOTFOUND) {
+        ferr_clear(err);
+        rc = ferr_set(err, FERR_NOTFOUND, NULL, "no artifact named '%s'",
+                      name);
+    }
+    if (!rc)
+        rc = check_export(files, err);
+    if (rc)
+        goto done;
+    mtime = mtime_ms < 0 ? 0 : (uint64_t)mtime_ms / 1000;
+    if (mtime > TAR_OCTAL11)
+        mtime = TAR_OCTAL11;
+    t.buf = xmalloc(CHUNK);
+    json_array_foreach(files, i, f) {
+        json_int_t size = json_integer_value(json_object_get(f, "size"));
+
+        rc = tar_file(s, &t, get_str(f, "path"), get_str(f, "sha256"),
+                      (unsigned)json_integer_value(json_object_get(f, "mode")),
+                      (uint64_t)size, mtime, err);
+        if (rc)
+            goto done;
+    }
+    /* the end: two zero blocks, then a whole record as tar(1) writes */
+    rc = tw_put(&t, NULL, 2 * TAR_BLOCK, err);
+    if (!rc)
+        rc = tw_pad(&t, TAR_RECORD, err);
+    if (!rc)
+        rc = tw_flush(&t, err);
+    if (!rc)
+        *out_bytes = t.bytes;
+done:
+    if (rc)
+        ferr_prefix(err, "export artifact '%s'", name ? name : "");
+    json_decref(root);
+    free(t.buf);
+    free(mpath);
+    free(dir);
+    return rc;
 }
 
 /* ---- hashFiles -------------------------------------------------------- */

@@ -114,4 +114,56 @@ enum ferr_code artifact_hash_files(const char *root,
                                    char out[65], struct ferr *err)
     FERR_MUST_CHECK;
 
+/** One artifact of a scope, as artifact_list reports it. */
+struct artifact_info {
+    char *name;         /* the artifact's name (owned by the list) */
+    uint64_t files;     /* manifest entries */
+    uint64_t bytes;     /* sum of their sizes */
+    int64_t created_ms; /* when its manifest was written (Unix ms) */
+};
+
+/**
+ * The artifacts (ARTIFACT_UPLOAD) of @scope, sorted by name, with their
+ * file counts, sizes and creation times (the manifest's mtime).  *@out
+ * is the caller's (artifact_infos_free); an unknown scope is an empty
+ * list (*@out NULL, *@out_n 0).  A damaged manifest (not JSON, or
+ * failing artifact_restore's checks) is skipped with a log_warn; files
+ * that are not manifests are ignored.
+ * Errors: FERR_INVALID (bad scope), FERR_IO; then *@out is NULL and
+ * *@out_n 0.
+ */
+enum ferr_code artifact_list(struct artifact_store *s, const char *scope,
+                             struct artifact_info **out, size_t *out_n,
+                             struct ferr *err) FERR_MUST_CHECK;
+
+/** Free @v of @n entries from artifact_list (NULL is a no-op). */
+void artifact_infos_free(struct artifact_info *v, size_t n);
+
+/**
+ * Write artifact @name of @scope to @fd (a file or a pipe; blocking
+ * writes) as a POSIX ustar archive: one regular-file entry per manifest
+ * entry, with its mode and stored path, in manifest order; directories
+ * are implied (no directory entries); uid/gid 0; every mtime is the
+ * manifest's.  A path over 100 bytes goes into the ustar prefix field
+ * when it splits at a '/', else into a pax extended header ('x'), as
+ * does a size over 8 GiB.  The archive ends with two zero blocks and is
+ * padded to a 10240-byte record.  Blob contents are verified against
+ * their SHA-256 while copying: a mismatch is FERR_IO "... is damaged"
+ * (and the blob is deleted, as artifact_restore does).  The manifest is
+ * checked as artifact_restore checks it before anything is written;
+ * besides, an entry that is a symlink, a path listed twice, or a path
+ * that is also the directory of another is FERR_INVALID.  On an error
+ * after writing began @fd holds a partial archive: discard it.
+ * *@out_bytes is the archive's size (0 on error).  A write to a pipe
+ * whose reader went away is FERR_IO only when SIGPIPE is ignored or
+ * blocked (as in the daemon).
+ * Errors: FERR_NOTFOUND (no such artifact), FERR_INVALID (bad scope or
+ * name, unsafe manifest), FERR_PARSE (manifest is not JSON), FERR_LIMIT
+ * (manifest over LIM_MANIFEST_BYTES), FERR_IO.
+ */
+enum ferr_code artifact_export_tar(struct artifact_store *s,
+                                   const char *scope, const char *name,
+                                   int fd, uint64_t *out_bytes,
+                                   struct ferr *err) FERR_MUST_CHECK;
+
 #endif

@@ -4,6 +4,7 @@
  * the queue, and shape JSON.  Errors are {"error": ...} with a 4xx; a
  * failure of our own is a 500 with the reason logged. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exec/artifact.h"
 #include "exec/workspace.h"
 #include "git/mirror.h"
 #include "pipeline/cron.h"
@@ -722,6 +724,92 @@ static void h_job_logs(struct ctx *c)
     store_job_release(&j);
 }
 
+/* ---------- artifacts ---------- */
+
+static void h_artifacts(struct ctx *c)
+{
+    struct artifact_store *as = NULL;
+    struct artifact_info *v = NULL;
+    size_t n = 0;
+    struct store_run r;
+    struct ferr err;
+    char scope[32];
+    json_t *a;
+    int64_t id;
+
+    ferr_clear(&err);
+    if (!cap_id(c, 0, &id) || !load_run(c, id, &r))
+        return;
+    snprintf(scope, sizeof(scope), "%" PRId64, id);
+    if (artifact_store_open(c->s->home, &as, &err) ||
+        artifact_list(as, scope, &v, &n, &err)) {
+        fail(c, err.code, &err);
+        goto done;
+    }
+    a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(
+            a, json_pack("{s:s, s:I, s:I, s:o}", "name", v[i].name, "files",
+                         (json_int_t)v[i].files, "size",
+                         (json_int_t)v[i].bytes, "created_at",
+                         api_time(v[i].created_ms)));
+    httpd_respond_json(c->req, 200, json_pack("{s:o}", "artifacts", a));
+done:
+    artifact_infos_free(v, n);
+    artifact_store_free(as);
+    store_run_release(&r);
+}
+
+static void h_artifact_get(struct ctx *c)
+{
+    struct artifact_store *as = NULL;
+    struct store_run r;
+    struct ferr err;
+    char scope[32];
+    uint64_t size = 0;
+    int64_t id;
+    int fd = -1;
+
+    ferr_clear(&err);
+    if (!cap_id(c, 0, &id) || !load_run(c, id, &r))
+        return;
+    snprintf(scope, sizeof(scope), "%" PRId64, id);
+    /* an unnamed temp file: nothing to clean up, whatever happens */
+    fd = open(c->s->home, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        ferr_set(&err, FERR_IO, NULL, "temp file: %s", strerror(errno));
+        fail(c, FERR_IO, &err);
+        goto done;
+    }
+    if (artifact_store_open(c->s->home, &as, &err) ||
+        artifact_export_tar(as, scope, c->caps[1], fd, &size, &err)) {
+        if (err.code == FERR_NOTFOUND)
+            httpd_respond_error(c->req, 404, "no artifact '%s' in run %" PRId64,
+                                c->caps[1], id);
+        else
+            fail(c, err.code, &err);
+        goto done;
+    }
+    if (lseek(fd, 0, SEEK_SET) != 0) {
+        ferr_set(&err, FERR_IO, NULL, "seek: %s", strerror(errno));
+        fail(c, FERR_IO, &err);
+        goto done;
+    }
+    {
+        char *disp = xasprintf("attachment; filename=\"%s.tar\"", c->caps[1]);
+
+        httpd_req_add_header(c->req, "Content-Disposition", disp);
+        free(disp);
+    }
+    httpd_respond_fd(c->req, 200, "application/x-tar", fd, size);
+    fd = -1;
+done:
+    if (fd >= 0)
+        close(fd);
+    artifact_store_free(as);
+    store_run_release(&r);
+}
+
 /* ---------- dispatch ---------- */
 
 static void h_dispatch(struct ctx *c)
@@ -1286,6 +1374,8 @@ static const struct route routes[] = {
     {"POST", "/api/v1/runs/:id/rerun", ROLE_DEVELOPER, h_run_rerun},
     {"GET", "/api/v1/runs/:id/jobs", ROLE_VIEWER, h_run_jobs},
     {"GET", "/api/v1/runs/:id/logs", ROLE_VIEWER, h_run_logs},
+    {"GET", "/api/v1/runs/:id/artifacts", ROLE_VIEWER, h_artifacts},
+    {"GET", "/api/v1/runs/:id/artifacts/:name", ROLE_VIEWER, h_artifact_get},
     {"GET", "/api/v1/jobs/:id", ROLE_VIEWER, h_job_get},
     {"GET", "/api/v1/jobs/:id/logs", ROLE_VIEWER, h_job_logs},
     {"GET", "/api/v1/schedules", ROLE_VIEWER, h_schedules},

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "exec/artifact.h"
 #include "exec/proc.h"
 #include "exec/workspace.h"
 #include "git/mirror.h"
@@ -497,6 +498,33 @@ static void worker_free(struct worker *w)
     free(w);
 }
 
+/* The artifacts the attempt uploaded go on the run's record. */
+static void record_artifacts(struct worker *w)
+{
+    struct artifact_store *as = NULL;
+    struct artifact_info *v = NULL;
+    size_t n = 0;
+    struct ferr err;
+    char scope[32];
+
+    ferr_clear(&err);
+    snprintf(scope, sizeof(scope), "%" PRId64, w->run_id);
+    if (artifact_store_open(w->s->home, &as, &err) == FERR_OK &&
+        artifact_list(as, scope, &v, &n, &err) == FERR_OK)
+        for (size_t i = 0; i < n; i++) {
+            char *path = xasprintf("%s/artifacts/%s/%s.json", w->s->home,
+                                   scope, v[i].name);
+
+            if (store_artifact_add(w->s->store, w->run_id, v[i].name, path,
+                                   (int64_t)v[i].bytes, &err))
+                log_err("artifact not recorded run=%" PRId64 " err='%s'",
+                        w->run_id, err.msg);
+            free(path);
+        }
+    artifact_infos_free(v, n);
+    artifact_store_free(as);
+}
+
 /* Both the pipe's EOF and the exit have been seen: record the end. */
 static void maybe_done(struct worker *w)
 {
@@ -526,6 +554,7 @@ static void maybe_done(struct worker *w)
     } else if (w->reason) {
         why = xstrdup(w->reason);
     }
+    record_artifacts(w);
     ferr_clear(&err);
     if (store_run_finish(s->store, w->run_id, concl, why, &err))
         log_err("cannot finish run=%" PRId64 " err='%s'", w->run_id, err.msg);

@@ -2,7 +2,7 @@
 # ferry serve: live logs over SSE (and resume), cancel, re-run of failed
 # jobs, workflow concurrency groups across runs, dispatch inputs.
 . "$(dirname "$0")/lib.sh"
-plan 17
+plan 20
 
 mkdir -p "$T/src"
 workflow "$T/src" slow.yml <<'YML'
@@ -71,6 +71,18 @@ jobs:
     steps:
       - run: echo "count=${{ inputs.count }} mode=${{ inputs.mode }}"
 YML
+workflow "$T/src" art.yml <<'YML'
+on: workflow_dispatch
+jobs:
+  make:
+    runs-on: ubuntu-latest
+    steps:
+      - run: mkdir -p out/sub && echo "report body" > out/report.txt && printf '#!/bin/sh\necho hi\n' > out/sub/tool.sh && chmod +x out/sub/tool.sh
+      - uses: actions/upload-artifact@v4
+        with:
+          name: build-output
+          path: out
+YML
 mkrepo "$T/src"
 bare_repo "$T/src" "$T/app.git"
 serve_start --slots 4 >/dev/null || { echo "Bail out! no server"; exit 1; }
@@ -135,4 +147,13 @@ RUN=$(dispatch typed.yml '{"inputs":{"count":"3"}}')
 ok "typed inputs reach the job (with the default)" bash -c "[ \"\$(wait_run $RUN)\" = success ] && api GET /api/v1/runs/$RUN/logs | grep -q 'count=3 mode=fast'"
 api POST /api/v1/repos/app/workflows/typed.yml/dispatches -d '{"inputs":{"mode":"medium"}}' >/dev/null
 ok "a bad input is a 422 naming the problem" bash -c "[ \"\$(cat '$T/http_status')\" = 422 ] && grep -qi 'count\|mode' '$T/api.body'"
+# --- artifacts ---
+RUN=$(dispatch art.yml)
+wait_run "$RUN" >/dev/null
+ok "the run's artifacts are listed with their size" \
+    bash -c "api GET /api/v1/runs/$RUN/artifacts | grep -q '\"name\":\"build-output\",\"files\":2'"
+ok "an artifact downloads as a tar with contents and modes" \
+    bash -c "api GET /api/v1/runs/$RUN/artifacts/build-output >'$T/a.tar' && mkdir '$T/x' && tar -xf '$T/a.tar' -C '$T/x' && grep -q 'report body' '$T/x/report.txt' && test -x '$T/x/sub/tool.sh'"
+api GET "/api/v1/runs/$RUN/artifacts/nope" >/dev/null
+ok "an unknown artifact is a 404" bash -c "[ \"\$(cat '$T/http_status')\" = 404 ]"
 exit $_failed
