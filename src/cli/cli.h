@@ -15,6 +15,26 @@ int cli_lint(int argc, char **argv);
 int cli_worker(int argc, char **argv);
 /** ferry serve: the control plane. */
 int cli_serve(int argc, char **argv);
+/* Client verbs (remote_cmd.c): they talk to a server's API, found in
+ * --server/FERRY_SERVER with the token in --token/FERRY_TOKEN. */
+/** ferry status: the latest runs. */
+int cli_status(int argc, char **argv);
+/** ferry logs RUN[/JOB] [-f]: a run's log, or follow it live. */
+int cli_logs(int argc, char **argv);
+/** ferry cancel RUN. */
+int cli_cancel(int argc, char **argv);
+/** ferry rerun RUN [--failed]. */
+int cli_rerun(int argc, char **argv);
+/** ferry dispatch REPO WORKFLOW [--ref R] [--input K=V]... */
+int cli_dispatch(int argc, char **argv);
+/** ferry repo add|list. */
+int cli_repo(int argc, char **argv);
+/** ferry token create|list|revoke. */
+int cli_token(int argc, char **argv);
+/** ferry secret set|list|rm. */
+int cli_secret(int argc, char **argv);
+/** ferry hook-notify: what the post-receive hook runs. */
+int cli_hook_notify(int argc, char **argv);
 /** Print the usage of @verb (NULL: all) to stdout. */
 void cli_help(const char *verb);
 

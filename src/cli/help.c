@@ -39,4 +39,91 @@ void cli_help(const char *verb)
                "message; exit 1 on any error.\n");
     if (!verb)
         printf("usage: ferry version | ferry help [COMMAND]\n");
+    if (!verb || strcmp(verb, "serve") == 0)
+        printf("usage: ferry serve [--home DIR] [--listen ADDR] [--init] "
+               "[--slots N]\n"
+               "                   [--db URL] [--fail-on-restart]\n"
+               "The control plane: API, webhooks, schedules, runs "
+               "(docs/operations.md).\n"
+               "  --home DIR        state directory (default .ferry-home)\n"
+               "  --listen ADDR     HOST:PORT (default 127.0.0.1:8080; "
+               "port 0 = any)\n"
+               "  --init            print the first admin token, once\n"
+               "  --slots N         runs at a time (default: CPUs, at "
+               "least 2)\n"
+               "  --db URL          store: PATH or sqlite:PATH "
+               "(default HOME/ferry.db)\n"
+               "  --fail-on-restart a run lost to a restart fails "
+               "instead of retrying\n");
+    if (!verb || strcmp(verb, "status") == 0)
+        printf("usage: ferry status [--repo R] [--branch B] [--status S] "
+               "[--limit N]\n"
+               "List the server's runs, newest first.\n"
+               "  --repo R          only this repository\n"
+               "  --branch B        only this branch\n"
+               "  --status S        queued, waiting, running, completed, "
+               "or a\n"
+               "                    conclusion: success, failure, "
+               "cancelled, skipped\n"
+               "  -n, --limit N     at most N runs (1-200, default 50)\n");
+    if (!verb || strcmp(verb, "logs") == 0)
+        printf("usage: ferry logs RUN[/JOB] [-f]\n"
+               "Print a run's log, or one job's (JOB: its id, name or "
+               "key).\n"
+               "  -f, --follow      follow it live; exit 0 if it "
+               "succeeded, 1 if not\n"
+               "                    (with --json: one event per line)\n");
+    if (!verb || strcmp(verb, "cancel") == 0)
+        printf("usage: ferry cancel RUN\n"
+               "Cancel a run (always() jobs still run).\n");
+    if (!verb || strcmp(verb, "rerun") == 0)
+        printf("usage: ferry rerun RUN [--failed]\n"
+               "Run a completed run again as its next attempt.\n"
+               "  --failed          only the jobs that did not succeed\n");
+    if (!verb || strcmp(verb, "dispatch") == 0)
+        printf("usage: ferry dispatch REPO WORKFLOW [--ref R] "
+               "[--input NAME=VALUE]...\n"
+               "Start WORKFLOW (its file name, e.g. ci.yml) by "
+               "workflow_dispatch;\n"
+               "prints the queued run ids.\n"
+               "  --ref R           branch or tag (default: the repo's "
+               "default branch)\n"
+               "  -i, --input N=V   an input (repeatable)\n");
+    if (!verb || strcmp(verb, "repo") == 0)
+        printf("usage: ferry repo add NAME PATH [--hook] [--branch B] "
+               "[--webhook-secret S]\n"
+               "       ferry repo list\n"
+               "Register a repository (a local path or a URL); prints its "
+               "webhook\n"
+               "secret once.\n"
+               "  --hook            install the post-receive hook in the "
+               "local PATH\n"
+               "  --branch B        its default branch\n"
+               "  --webhook-secret S  the webhook secret (default: "
+               "generated)\n");
+    if (!verb || strcmp(verb, "token") == 0)
+        printf("usage: ferry token create --role ROLE [--name N] | list | "
+               "revoke ID\n"
+               "API tokens (admin).  create prints the new token alone, "
+               "once;\n"
+               "ROLE is viewer, developer, approver or admin.\n");
+    if (!verb || strcmp(verb, "secret") == 0)
+        printf("usage: ferry secret set REPO NAME [--value V] | list REPO | "
+               "rm REPO NAME\n"
+               "A repository's secrets (admin).  set reads the value from "
+               "stdin\n"
+               "(one final newline dropped): prefer that to --value, which "
+               "ps shows.\n");
+    if (!verb || strcmp(verb, "hook-notify") == 0)
+        printf("usage: ferry hook-notify --server URL --repo NAME "
+               "--key-file F\n"
+               "The post-receive hook's helper: posts stdin to the server, "
+               "signed.\n"
+               "It never fails a push: when CI is down it warns and exits "
+               "0.\n");
+    if (!verb)
+        printf("Client commands take --server URL (default $FERRY_SERVER), "
+               "--token T\n"
+               "(default $FERRY_TOKEN) and --json (the API's JSON as it "
+               "is).\n");
 }

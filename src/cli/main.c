@@ -6,6 +6,17 @@
 #include "cli/cli.h"
 #include "util/loop.h"
 
+static const struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+} client[] = {
+    {"status", cli_status},   {"logs", cli_logs},
+    {"cancel", cli_cancel},   {"rerun", cli_rerun},
+    {"dispatch", cli_dispatch}, {"repo", cli_repo},
+    {"token", cli_token},     {"secret", cli_secret},
+    {"hook-notify", cli_hook_notify},
+};
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -29,6 +40,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "lint") == 0)
         return cli_lint(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof(client) / sizeof(client[0]); i++)
+        if (strcmp(argv[1], client[i].name) == 0)
+            return client[i].fn(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("ferry %s\n", CLI_VERSION);
         return 0;

@@ -469,7 +469,8 @@ static void print_runs(const json_t *runs)
         time_t created, started, finished;
         const char *row[10];
 
-        if (!wf || !*wf) {
+        /* an unnamed workflow goes by its path: its file name will do */
+        if (!wf || !*wf || strcmp(wf, jstr(run, "workflow", "")) == 0) {
             const char *p = jstr(run, "workflow", "?");
             const char *slash = strrchr(p, '/');
 
@@ -687,6 +688,7 @@ static int on_log_event(void *ud, const char *id, const char *event,
         const char *concl = jstr(d, "conclusion", NULL);
         bool done = strcmp(st, "completed") == 0;
 
+        learn_name(l, job, jstr(d, "name", NULL));
         if (!l->only_job || job == l->only_job) {
             if (!l->json) {
                 const char *name = job_name(l, job);

@@ -612,17 +612,11 @@ static bool wants_stream(struct ctx *c)
            (acc && strstr(acc, "text/event-stream"));
 }
 
-static uint64_t after_of(struct ctx *c)
+static const char *after_of(struct ctx *c)
 {
-    const char *a = httpd_req_query(c->req, "after");
     const char *l = httpd_req_header(c->req, "Last-Event-ID");
-    uint64_t v = 0;
 
-    if (l && span_to_u64(span_cstr(l), &v) == FERR_OK)
-        return v;
-    if (a && span_to_u64(span_cstr(a), &v) == FERR_OK)
-        return v;
-    return 0;
+    return l ? l : httpd_req_query(c->req, "after");
 }
 
 static void send_log(struct ctx *c, const struct store_run *r, int64_t job)

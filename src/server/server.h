@@ -115,11 +115,12 @@ char *worker_tag(int64_t run_id, int attempt, const char *nonce);
 
 /**
  * Answer @req with a Server-Sent Events stream following the log of run
- * @run_id (only job @job_id's lines when > 0): the lines after @after,
+ * @run_id (only job @job_id's lines when > 0): the lines after
+ * @last_id (an event id "ATTEMPT.LINE", a line number, or NULL for all),
  * then live ones until the run completes.
  */
 void sub_start(struct server *s, struct httpd_req *req, int64_t run_id,
-               int64_t job_id, uint64_t after);
+               int64_t job_id, const char *last_id);
 
 /* ---------- api.c ---------- */
 

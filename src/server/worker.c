@@ -149,7 +149,7 @@ static void subs_line(struct worker *w, int64_t job, int64_t ms,
 {
     char id[32];
 
-    snprintf(id, sizeof(id), "%" PRIu64, w->lines);
+    snprintf(id, sizeof(id), "%d.%" PRIu64, w->attempt, w->lines);
     for (struct sub *sb = w->s->subs, *next; sb; sb = next) {
         next = sb->next;
         if (sb->run_id != w->run_id || (sb->job_id && sb->job_id != job))
@@ -192,6 +192,24 @@ static void subs_end(struct server *s, int64_t run_id, const char *conclusion)
     }
 }
 
+/* Event ids are ATTEMPT.LINE: a client that saw lines of an earlier
+ * attempt gets all of the current one; of this attempt, those after
+ * LINE.  A bare number (or ?after=N) means a line of the current one. */
+static uint64_t resume_after(const char *last_id, int attempt)
+{
+    const char *dot = last_id ? strchr(last_id, '.') : NULL;
+    uint64_t a = 0, n = 0;
+
+    if (!last_id)
+        return 0;
+    if (!dot)
+        return span_to_u64(span_cstr(last_id), &n) ? 0 : n;
+    if (span_to_u64(span_of(last_id, (size_t)(dot - last_id)), &a) ||
+        span_to_u64(span_cstr(dot + 1), &n) || a != (uint64_t)attempt)
+        return 0;
+    return n;
+}
+
 /* Parse "MS\tJOB\tTEXT" (TEXT may hold tabs). */
 static bool parse_log_line(const char *p, size_t len, int64_t *ms,
                            int64_t *job, const char **text, size_t *tlen)
@@ -212,8 +230,9 @@ static bool parse_log_line(const char *p, size_t len, int64_t *ms,
 }
 
 void sub_start(struct server *s, struct httpd_req *req, int64_t run_id,
-               int64_t job_id, uint64_t after)
+               int64_t job_id, const char *last_id)
 {
+    uint64_t after = 0;
     struct sub *sb = xcalloc(1, sizeof(*sb));
     struct httpd_stream *st;
     struct store_run r;
@@ -247,6 +266,7 @@ void sub_start(struct server *s, struct httpd_req *req, int64_t run_id,
             snprintf(key, sizeof(key), "%" PRId64, jobs[i].id);
             json_object_set_new(sb->names, key, json_string(jobs[i].name));
         }
+    after = resume_after(last_id, r.attempt);
     path = worker_log_path(s, run_id, r.attempt);
     /* everything written so far is in the file: writes are synchronous
      * on this thread, so no line can slip between this read and the
@@ -267,7 +287,7 @@ void sub_start(struct server *s, struct httpd_req *req, int64_t run_id,
             if (n > after &&
                 parse_log_line(data + off, l, &ms, &job, &text, &tlen) &&
                 (!job_id || job == job_id)) {
-                snprintf(id, sizeof(id), "%" PRIu64, n);
+                snprintf(id, sizeof(id), "%d.%" PRIu64, r.attempt, n);
                 sub_send(sb, id, "line", line_json(sb, job, ms, text, tlen));
             }
             off += l + 1;

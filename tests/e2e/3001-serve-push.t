@@ -38,7 +38,7 @@ jobs:
     steps:
       - run: echo never
 YML
-echo "hello from the repo" >"$T/src/README.md"
+echo "first version" >"$T/src/README.md"
 mkrepo "$T/src"
 bare_repo "$T/src" "$T/app.git"
 (cd "$T/src" && git remote add origin "$T/app.git")
@@ -52,6 +52,7 @@ ok "repo add --hook registers the repository" \
 push() {
     (cd "$T/src" && git push -q origin "$1" 2>&1)
 }
+(cd "$T/src" && echo "hello from the repo" >README.md && git commit -qam "a change to push")
 ok "git push runs the hook, which queues one run" \
     bash -c "$(declare -f push); push main | tee \"\$T/push.out\"; grep -q 'queued 1 run' \"\$T/push.out\""
 
@@ -73,9 +74,9 @@ ok "the workspace was empty until actions/checkout filled it" \
 ok "ferry status lists the run" \
     bash -c '"$FERRY" status >"$T/st.out" && grep -q "app" "$T/st.out" && grep -q "success" "$T/st.out"'
 ok "ferry status --json prints the runs array" \
-    bash -c '"$FERRY" status --json | /usr/bin/python3 -c "import json,sys; a=json.load(sys.stdin); sys.exit(0 if isinstance(a,list) and a[0][\"id\"]=='"$RUN"' else 1)"'
+    bash -c "\"\$FERRY\" status --json | /usr/bin/python3 -c 'import json,sys; a=json.load(sys.stdin); sys.exit(0 if isinstance(a,list) and a[0][\"id\"]==$RUN else 1)'"
 ok "ferry logs prints the run's log" \
-    bash -c '"$FERRY" logs '"$RUN"' | grep -q "hello from the repo"'
+    bash -c "\"\$FERRY\" logs $RUN | grep -q 'hello from the repo'"
 
 (cd "$T/src" && git checkout -q -b feature/x && echo more >>README.md && git commit -qam more)
 ok "a feature branch push queues CI again (run number 2)" \
