@@ -118,6 +118,8 @@ int cli_worker(int argc, char **argv)
     o.actor = str(spec, "actor");
     o.reuse = obj(spec, "reuse");
     o.lazy_checkout = json_is_true(json_object_get(spec, "lazy_checkout"));
+    o.remove_workspaces =
+        json_is_true(json_object_get(spec, "remove_workspaces"));
     o.slots = (unsigned)json_integer_value(json_object_get(spec, "slots"));
     o.sink.emit = emit;
     if (run_workflows(&o, &diags, &res, &err)) {

@@ -1219,6 +1219,14 @@ enum ferr_code run_workflows(const struct run_opts *opts, struct diags *diags,
     ev.result = *out_result;
     ev.duration_ms = loop_now_ms() - t0;
     event_emit(&opts->sink, &ev);
+    if (opts->remove_workspaces && r->run_dir) {
+        struct ferr e2;
+
+        ferr_clear(&e2);
+        if (workspace_rmtree(r->run_dir, &e2))
+            log_warn("cannot remove run dir path='%s' err='%s'", r->run_dir,
+                     e2.msg);
+    }
 done:
     if (r->own_home && r->home) {
         struct ferr e2;

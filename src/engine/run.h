@@ -39,6 +39,8 @@ struct run_opts {
                            actions/checkout fills them (as on GitHub) */
     json_t *reuse; /* borrowed {job_id: {"result", "outputs"}}: jobs a
                       re-run keeps from the previous attempt, or NULL */
+    bool remove_workspaces; /* delete the run's job directories at the
+                               end (a server keeps only logs/artifacts) */
 };
 
 /**

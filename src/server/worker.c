@@ -855,6 +855,7 @@ enum ferr_code worker_start(struct server *s, const struct store_run *r,
                      attempt, "repository", full, "actor",
                      r->actor ? r->actor : "ferry", "lazy_checkout", 1);
     secrets = NULL;
+    json_object_set_new(spec, "remove_workspaces", json_true());
     if (json_is_object(json_object_get(payload, "inputs")))
         json_object_set(spec, "inputs", json_object_get(payload, "inputs"));
     if (r->rerun_jobs) {
