@@ -1219,6 +1219,24 @@ static void deliver(struct ctx *c, enum webhook_source src, const char *event,
     }
 }
 
+/* The repository a delivery names, for events the parser does not
+ * handle (it does not read their bodies): repository.name (GitHub,
+ * Gitea) or project.path (GitLab).  Heap or NULL. */
+static char *named_repo(struct span body)
+{
+    json_t *o = json_loadb(body.p, body.len, 0, NULL);
+    const char *v = json_string_value(
+        json_object_get(json_object_get(o, "repository"), "name"));
+    char *out;
+
+    if (!v)
+        v = json_string_value(
+            json_object_get(json_object_get(o, "project"), "path"));
+    out = v && *v && strlen(v) <= LIM_NAME ? xstrdup(v) : NULL;
+    json_decref(o);
+    return out;
+}
+
 static void hook(struct ctx *c, enum webhook_source src)
 {
     struct span body = httpd_req_body(c->req);
@@ -1236,6 +1254,7 @@ static void hook(struct ctx *c, enum webhook_source src)
     char outcome[700];
     size_t queued_runs = 0;
     bool have_repo = false;
+    char *named = NULL;
 
     ferr_clear(&err);
     ferr_clear(&perr);
@@ -1244,15 +1263,19 @@ static void hook(struct ctx *c, enum webhook_source src)
     prc = webhook_parse(src, ev_name, body.p, body.len, &evs, &nev, &perr);
     if (!name && !prc && nev > 0 && evs[0].repo && *evs[0].repo)
         name = evs[0].repo;
+    if (!name && prc == FERR_UNSUPPORTED)
+        name = named = named_repo(body);
+    /* deliveries are recorded for known repositories only: anonymous
+     * junk must not grow the table */
     if (!name) {
-        deliver(c, src, ev_name, "", prc ? 400 : 404, ids,
-                prc ? perr.msg
-                    : "no repository: pass ?repo=NAME or send "
-                      "repository.name");
+        httpd_respond_error(c->req, prc ? 400 : 404, "%s",
+                            prc ? perr.msg
+                                : "no repository: pass ?repo=NAME or send "
+                                  "repository.name");
         goto done;
     }
     if (store_repo_get(c->s->store, name, &repo, &err)) {
-        deliver(c, src, ev_name, name, 404, ids, "no such repository");
+        httpd_respond_error(c->req, 404, "no repository '%s'", name);
         goto done;
     }
     have_repo = true;
@@ -1320,6 +1343,7 @@ done:
         free(key);
     }
     free(aad);
+    free(named);
     json_decref(ids);
     webhook_events_free(evs, nev);
     if (have_repo)
