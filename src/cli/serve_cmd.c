@@ -60,7 +60,8 @@ int cli_serve(int argc, char **argv)
     }
     ferr_clear(&err);
     if (serve_run(&o, &err)) {
-        fprintf(stderr, "ferry serve: %s\n", ferr_format(&err, msg, sizeof(msg)));
+        fprintf(stderr, "ferry serve: %s\n",
+                ferr_format(&err, msg, sizeof(msg)));
         return 2;
     }
     return 0;

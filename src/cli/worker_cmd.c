@@ -45,9 +45,8 @@ static json_t *input_strings(const json_t *in)
         if (json_is_string(v)) {
             json_object_set(out, k, v);
         } else if (json_is_true(v) || json_is_false(v)) {
-            json_object_set_new(out, k,
-                                json_string(json_is_true(v) ? "true"
-                                                            : "false"));
+            json_object_set_new(
+                out, k, json_string(json_is_true(v) ? "true" : "false"));
         } else if (json_is_number(v)) {
             char *t = json_dumps(v, JSON_ENCODE_ANY);
 
@@ -108,7 +107,8 @@ int cli_worker(int argc, char **argv)
     o.secrets = obj(spec, "secrets");
     o.vars = obj(spec, "vars");
     if (obj(spec, "inputs"))
-        json_object_set_new(spec, "inputs_", input_strings(obj(spec, "inputs")));
+        json_object_set_new(spec, "inputs_",
+                            input_strings(obj(spec, "inputs")));
     o.inputs = obj(spec, "inputs_");
     o.home = str(spec, "home");
     o.run_id = str(spec, "run_id");

@@ -98,12 +98,11 @@ json_t *api_run_json(const struct store_run *r)
 
 static json_t *step_json(const struct store_step *st)
 {
-    return json_pack("{s:i, s:s, s:o, s:o, s:o, s:o}", "number", st->number,
-                     "name", st->name ? st->name : "", "status",
-                     str_or_null(st->status), "conclusion",
-                     str_or_null(st->conclusion), "started_at",
-                     api_time(st->started_at), "finished_at",
-                     api_time(st->finished_at));
+    return json_pack(
+        "{s:i, s:s, s:o, s:o, s:o, s:o}", "number", st->number, "name",
+        st->name ? st->name : "", "status", str_or_null(st->status),
+        "conclusion", str_or_null(st->conclusion), "started_at",
+        api_time(st->started_at), "finished_at", api_time(st->finished_at));
 }
 
 static json_t *job_json(struct server *s, const struct store_job *j)
@@ -157,7 +156,8 @@ static void fail(struct ctx *c, enum ferr_code rc, const struct ferr *err)
     if (st == 500)
         log_err("request failed method='%s' path='%s' err='%s'",
                 httpd_req_method(c->req), httpd_req_path(c->req), err->msg);
-    httpd_respond_error(c->req, st, "%s", st == 500 ? "internal error" : err->msg);
+    httpd_respond_error(c->req, st, "%s",
+                        st == 500 ? "internal error" : err->msg);
 }
 
 static void audit(struct ctx *c, const char *action, const char *target,
@@ -202,8 +202,8 @@ static void h_whoami(struct ctx *c)
 {
     httpd_respond_json(c->req, 200,
                        json_pack("{s:I, s:s, s:s}", "id", (json_int_t)c->tok.id,
-                                 "name", c->tok.name ? c->tok.name : "",
-                                 "role", store_role_name(c->tok.role)));
+                                 "name", c->tok.name ? c->tok.name : "", "role",
+                                 store_role_name(c->tok.role)));
 }
 
 /* ---------- repositories ---------- */
@@ -325,8 +325,7 @@ static void h_repo_add(struct ctx *c)
             if (mirror_sync(mirror, full.url, &e2) == FERR_OK)
                 queue_sync_schedules(c->s, &full);
             else
-                log_warn("cannot fetch repo='%s' err='%s'", full.name,
-                         e2.msg);
+                log_warn("cannot fetch repo='%s' err='%s'", full.name, e2.msg);
             free(mirror);
             store_repo_release(&full);
         }
@@ -383,11 +382,11 @@ static void h_runs(struct ctx *c)
     a = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(a, api_run_json(&v[i]));
-    httpd_respond_json(
-        c->req, 200,
-        json_pack("{s:o, s:o}", "runs", a, "next",
-                  more && n ? json_sprintf("%" PRId64, v[n - 1].id)
-                            : json_null()));
+    httpd_respond_json(c->req, 200,
+                       json_pack("{s:o, s:o}", "runs", a, "next",
+                                 more && n
+                                     ? json_sprintf("%" PRId64, v[n - 1].id)
+                                     : json_null()));
     store_runs_free(v, n);
 }
 
@@ -445,14 +444,13 @@ static void h_run_jobs(struct ctx *c)
 
     if (!cap_id(c, 0, &id) || !load_run(c, id, &r))
         return;
-    if (att && (span_to_u64(span_cstr(att), &a) || a < 1 ||
-                a > (uint64_t)r.attempt)) {
+    if (att &&
+        (span_to_u64(span_cstr(att), &a) || a < 1 || a > (uint64_t)r.attempt)) {
         httpd_respond_error(c->req, 400, "'attempt' must be from 1 to %d",
                             r.attempt);
     } else {
-        httpd_respond_json(c->req, 200,
-                           json_pack("{s:o}", "jobs",
-                                     jobs_json(c, id, (int)a)));
+        httpd_respond_json(
+            c->req, 200, json_pack("{s:o}", "jobs", jobs_json(c, id, (int)a)));
     }
     store_run_release(&r);
 }
@@ -518,12 +516,11 @@ static char *kept_jobs(struct ctx *c, const struct store_run *r)
     char *out;
 
     ferr_clear(&err);
-    if (store_job_list(c->s->store, r->id, r->attempt, &v, &n, &err) ==
-        FERR_OK)
+    if (store_job_list(c->s->store, r->id, r->attempt, &v, &n, &err) == FERR_OK)
         for (size_t i = 0; i < n; i++) {
-            bool ok = v[i].conclusion &&
-                      (strcmp(v[i].conclusion, "success") == 0 ||
-                       strcmp(v[i].conclusion, "skipped") == 0);
+            bool ok =
+                v[i].conclusion && (strcmp(v[i].conclusion, "success") == 0 ||
+                                    strcmp(v[i].conclusion, "skipped") == 0);
 
             if (!ok) {
                 json_object_set_new(bad, v[i].job_key, json_true());
@@ -532,16 +529,16 @@ static char *kept_jobs(struct ctx *c, const struct store_run *r)
             if (!json_object_get(keep, v[i].job_key)) {
                 json_t *outs = json_text_or_null(v[i].outputs);
 
-                json_object_set_new(keep, v[i].job_key,
-                                    json_pack("{s:s, s:o}", "result",
-                                              v[i].conclusion, "outputs",
-                                              json_is_object(outs)
-                                                  ? outs
-                                                  : (json_decref(outs),
-                                                     json_object())));
+                json_object_set_new(
+                    keep, v[i].job_key,
+                    json_pack("{s:s, s:o}", "result", v[i].conclusion,
+                              "outputs",
+                              json_is_object(outs)
+                                  ? outs
+                                  : (json_decref(outs), json_object())));
             } else {
-                json_t *o = json_object_get(
-                    json_object_get(keep, v[i].job_key), "outputs");
+                json_t *o = json_object_get(json_object_get(keep, v[i].job_key),
+                                            "outputs");
                 json_t *more = json_text_or_null(v[i].outputs);
 
                 if (json_is_object(more))
@@ -580,8 +577,10 @@ static void h_run_rerun(struct ctx *c)
     if (!load_run(c, id, &r))
         return;
     if (strcmp(r.status, "completed") != 0) {
-        httpd_respond_error(c->req, 409, "run %" PRId64 " is %s: cancel it or "
-                            "wait for it to complete", id, r.status);
+        httpd_respond_error(c->req, 409,
+                            "run %" PRId64 " is %s: cancel it or "
+                            "wait for it to complete",
+                            id, r.status);
         goto done;
     }
     if (b.failed_only)
@@ -645,13 +644,12 @@ static void send_log(struct ctx *c, const struct store_run *r, int64_t job)
         size_t l = nl ? (size_t)(nl - (data + off)) : len - off;
         const char *p = data + off;
         const char *t1 = memchr(p, '\t', l);
-        const char *t2 = t1 ? memchr(t1 + 1, '\t', l - (size_t)(t1 + 1 - p))
-                            : NULL;
+        const char *t2 =
+            t1 ? memchr(t1 + 1, '\t', l - (size_t)(t1 + 1 - p)) : NULL;
         uint64_t jid = 0;
 
         off += l + 1;
-        if (!t2 ||
-            span_to_u64(span_of(t1 + 1, (size_t)(t2 - t1 - 1)), &jid) ||
+        if (!t2 || span_to_u64(span_of(t1 + 1, (size_t)(t2 - t1 - 1)), &jid) ||
             (job && (int64_t)jid != job))
             continue;
         if (!job) {
@@ -744,9 +742,8 @@ static void h_artifacts(struct ctx *c)
     for (size_t i = 0; i < n; i++)
         json_array_append_new(
             a, json_pack("{s:s, s:I, s:I, s:o}", "name", v[i].name, "files",
-                         (json_int_t)v[i].files, "size",
-                         (json_int_t)v[i].bytes, "created_at",
-                         api_time(v[i].created_ms)));
+                         (json_int_t)v[i].files, "size", (json_int_t)v[i].bytes,
+                         "created_at", api_time(v[i].created_ms)));
     httpd_respond_json(c->req, 200, json_pack("{s:o}", "artifacts", a));
 done:
     artifact_infos_free(v, n);
@@ -843,8 +840,8 @@ static void h_dispatch(struct ctx *c)
     else
         ref = xasprintf("refs/heads/%s", b.ref);
     payload = json_pack("{s:s, s:O, s:{s:s}}", "ref", ref, "inputs",
-                        b.inputs ? b.inputs : json_object(), "sender",
-                        "login", c->tok.name ? c->tok.name : "");
+                        b.inputs ? b.inputs : json_object(), "sender", "login",
+                        c->tok.name ? c->tok.name : "");
     memset(&t, 0, sizeof(t));
     t.repo = &repo;
     t.event = "workflow_dispatch";
@@ -908,8 +905,8 @@ static void h_secrets(struct ctx *c)
     } else {
         a = json_array();
         for (size_t i = 0; i < n; i++)
-            json_array_append_new(a, json_pack("{s:s, s:o}", "name",
-                                               v[i].name, "updated_at",
+            json_array_append_new(a, json_pack("{s:s, s:o}", "name", v[i].name,
+                                               "updated_at",
                                                api_time(v[i].updated_at)));
         httpd_respond_json(c->req, 200, json_pack("{s:o}", "secrets", a));
     }
@@ -947,8 +944,7 @@ static void h_secret_put(struct ctx *c)
     }
     aad = xasprintf("secret:%s:%s", repo.name, c->caps[1]);
     if (crypto_seal(&c->s->key, b.value, b.len, aad, &sealed, &len, &err) ||
-        store_secret_set(c->s->store, repo.id, c->caps[1], sealed, len,
-                         &err)) {
+        store_secret_set(c->s->store, repo.id, c->caps[1], sealed, len, &err)) {
         fail(c, err.code, &err);
     } else {
         target = xasprintf("repo/%s/secret/%s", repo.name, c->caps[1]);
@@ -1034,12 +1030,12 @@ static void h_tokens(struct ctx *c)
     a = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(
-            a, json_pack("{s:I, s:s, s:s, s:o, s:o, s:b}", "id",
-                         (json_int_t)v[i].id, "name", v[i].name ? v[i].name : "",
-                         "role", store_role_name(v[i].role), "created_at",
-                         api_time(v[i].created_at), "last_used_at",
-                         api_time(v[i].last_used_at), "revoked",
-                         v[i].revoked));
+            a,
+            json_pack("{s:I, s:s, s:s, s:o, s:o, s:b}", "id",
+                      (json_int_t)v[i].id, "name", v[i].name ? v[i].name : "",
+                      "role", store_role_name(v[i].role), "created_at",
+                      api_time(v[i].created_at), "last_used_at",
+                      api_time(v[i].last_used_at), "revoked", v[i].revoked));
     store_tokens_free(v, n);
     httpd_respond_json(c->req, 200, json_pack("{s:o}", "tokens", a));
 }
@@ -1115,12 +1111,12 @@ static void h_deliveries(struct ctx *c)
     a = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(
-            a, json_pack("{s:I, s:s, s:s, s:s, s:s, s:i, s:s, s:o}", "id",
-                         (json_int_t)v[i].id, "source", v[i].source, "event",
-                         v[i].event, "delivery", v[i].delivery, "repo",
-                         v[i].repo, "status", v[i].status, "outcome",
-                         v[i].outcome, "created_at",
-                         api_time(v[i].created_at)));
+            a,
+            json_pack("{s:I, s:s, s:s, s:s, s:s, s:i, s:s, s:o}", "id",
+                      (json_int_t)v[i].id, "source", v[i].source, "event",
+                      v[i].event, "delivery", v[i].delivery, "repo", v[i].repo,
+                      "status", v[i].status, "outcome", v[i].outcome,
+                      "created_at", api_time(v[i].created_at)));
     store_deliveries_free(v, n);
     httpd_respond_json(c->req, 200, json_pack("{s:o}", "deliveries", a));
 }
@@ -1285,11 +1281,13 @@ static void hook(struct ctx *c, enum webhook_source src)
                     &klen, &err)) {
         deliver(c, src, ev_name, name, 401, ids,
                 "the repository has no usable webhook secret");
+        ids = NULL;
         goto done;
     }
     if (webhook_verify(src, httpd_req_header(c->req, sig_header(src)), key,
                        klen, body.p, body.len, &err)) {
         deliver(c, src, ev_name, name, 401, ids, err.msg);
+        ids = NULL;
         goto done;
     }
     if (prc == FERR_UNSUPPORTED) {
@@ -1302,6 +1300,7 @@ static void hook(struct ctx *c, enum webhook_source src)
     if (prc) {
         deliver(c, src, ev_name, name, prc == FERR_LIMIT ? 413 : 400, ids,
                 perr.msg);
+        ids = NULL;
         goto done;
     }
     for (size_t i = 0; i < nev; i++) {
@@ -1309,8 +1308,8 @@ static void hook(struct ctx *c, enum webhook_source src)
         size_t before = json_array_size(ids);
 
         if (strcmp(evs[i].event, "ping") == 0) {
-            deliver(c, src, "ping", name, 202,
-                    json_pack("{s:o}", "runs", ids), "pong");
+            deliver(c, src, "ping", name, 202, json_pack("{s:o}", "runs", ids),
+                    "pong");
             ids = NULL;
             goto done;
         }
@@ -1380,8 +1379,8 @@ static const struct route routes[] = {
     {"GET", "/api/v1/repos", ROLE_VIEWER, h_repos},
     {"POST", "/api/v1/repos", ROLE_ADMIN, h_repo_add},
     {"GET", "/api/v1/repos/:name", ROLE_VIEWER, h_repo_get},
-    {"POST", "/api/v1/repos/:name/workflows/:file/dispatches",
-     ROLE_DEVELOPER, h_dispatch},
+    {"POST", "/api/v1/repos/:name/workflows/:file/dispatches", ROLE_DEVELOPER,
+     h_dispatch},
     {"GET", "/api/v1/repos/:name/secrets", ROLE_ADMIN, h_secrets},
     {"PUT", "/api/v1/repos/:name/secrets/:secret", ROLE_ADMIN, h_secret_put},
     {"DELETE", "/api/v1/repos/:name/secrets/:secret", ROLE_ADMIN,
@@ -1478,8 +1477,7 @@ void api_handle(void *ud, struct httpd_req *req)
         st = authenticate(&c);
         if (st == 401) {
             httpd_req_add_header(req, "WWW-Authenticate", "Bearer");
-            httpd_respond_error(req, 401,
-                                "a valid bearer token is required");
+            httpd_respond_error(req, 401, "a valid bearer token is required");
             goto done;
         }
         if (st) {
@@ -1487,7 +1485,8 @@ void api_handle(void *ud, struct httpd_req *req)
             goto done;
         }
         if (c.tok.role < hit->role) {
-            httpd_respond_error(req, 403, "this needs the %s role (the token "
+            httpd_respond_error(req, 403,
+                                "this needs the %s role (the token "
                                 "is %s)",
                                 store_role_name(hit->role),
                                 store_role_name(c.tok.role));

@@ -127,8 +127,8 @@ enum ferr_code queue_trigger(struct server *s, const struct trigger *t,
 
         wfabs = xasprintf("%s/%s", src, t->workflow);
         if (stat(wfabs, &st) != 0) {
-            rc = ferr_set(err, FERR_NOTFOUND, NULL,
-                          "no workflow '%s' at %.7s", t->workflow, sha);
+            rc = ferr_set(err, FERR_NOTFOUND, NULL, "no workflow '%s' at %.7s",
+                          t->workflow, sha);
             goto done;
         }
         wfs[0] = wfabs;
@@ -210,8 +210,8 @@ static void finish(struct server *s, int64_t id, const char *concl,
     if (store_run_finish(s->store, id, concl, why, &err))
         log_err("cannot finish run=%" PRId64 " err='%s'", id, err.msg);
     else
-        log_info("run finished run=%" PRId64 " conclusion='%s' reason='%s'",
-                 id, concl, why);
+        log_info("run finished run=%" PRId64 " conclusion='%s' reason='%s'", id,
+                 concl, why);
 }
 
 static bool newer_in_group(const struct store_run *v, size_t n, size_t i)
@@ -354,8 +354,8 @@ void queue_sync_schedules(struct server *s, const struct store_repo *repo)
         wfs[i] = v[i].workflow;
         crons[i] = v[i].cron;
     }
-    if (store_schedule_sync(s->store, repo->id, wfs, crons, n,
-                            server_now_ms(s), &err))
+    if (store_schedule_sync(s->store, repo->id, wfs, crons, n, server_now_ms(s),
+                            &err))
         log_err("cannot store schedules repo='%s' err='%s'", repo->name,
                 err.msg);
 done:

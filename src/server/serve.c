@@ -150,11 +150,10 @@ static void recover(struct server *s)
                         err.msg);
         } else if (store_run_retry(s->store, v[i].id, "failure",
                                    "server restarted", NULL, &err)) {
-            log_err("cannot retry run=%" PRId64 " err='%s'", v[i].id,
-                    err.msg);
+            log_err("cannot retry run=%" PRId64 " err='%s'", v[i].id, err.msg);
         }
-        log_warn("recovered run=%" PRId64 " attempt=%d killed=%d",
-                 v[i].id, v[i].attempt, killed);
+        log_warn("recovered run=%" PRId64 " attempt=%d killed=%d", v[i].id,
+                 v[i].attempt, killed);
     }
     store_runs_free(v, n);
 }
@@ -301,8 +300,7 @@ enum ferr_code serve_run(const struct server_opts *o, struct ferr *err)
     write_url(s);
     printf("ferry serve: listening on %s\n", s->url);
     fflush(stdout);
-    log_info("serving url='%s' home='%s' slots=%u", s->url, s->home,
-             s->slots);
+    log_info("serving url='%s' home='%s' slots=%u", s->url, s->home, s->slots);
     queue_arm_cron(s);
     queue_kick(s);
     rc = loop_run(s->loop);

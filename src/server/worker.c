@@ -40,11 +40,11 @@ struct worker {
     int64_t run_id;
     int attempt;
     pid_t pid;
-    int out_fd;     /* events from the worker, -1 after EOF */
+    int out_fd; /* events from the worker, -1 after EOF */
     bool exited;
     int wstatus;
     char *tag;
-    char *group;    /* concurrency group or NULL */
+    char *group; /* concurrency group or NULL */
     int log_fd;
     char *log_path;
     uint64_t lines; /* lines in the log so far */
@@ -74,8 +74,7 @@ char *worker_log_path(const struct server *s, int64_t run_id, int attempt)
 
 char *worker_tag(int64_t run_id, int attempt, const char *nonce)
 {
-    return xasprintf("FERRY_ATTEMPT=%" PRId64 ".%d.%s", run_id, attempt,
-                     nonce);
+    return xasprintf("FERRY_ATTEMPT=%" PRId64 ".%d.%s", run_id, attempt, nonce);
 }
 
 struct worker *worker_find(struct server *s, int64_t run_id)
@@ -120,9 +119,9 @@ static json_t *line_json(struct sub *sb, int64_t job, int64_t ms,
 
     snprintf(key, sizeof(key), "%" PRId64, job);
     name = json_object_get(sb->names, key);
-    return json_pack("{s:I, s:O, s:o, s:o}", "job", (json_int_t)job,
-                     "job_name", name ? name : json_null(), "t",
-                     api_time(ms), "text", json_lossy_stringn(text, len));
+    return json_pack("{s:I, s:O, s:o, s:o}", "job", (json_int_t)job, "job_name",
+                     name ? name : json_null(), "t", api_time(ms), "text",
+                     json_lossy_stringn(text, len));
 }
 
 static void sub_unlink(struct sub *sb)
@@ -211,12 +210,12 @@ static uint64_t resume_after(const char *last_id, int attempt)
 }
 
 /* Parse "MS\tJOB\tTEXT" (TEXT may hold tabs). */
-static bool parse_log_line(const char *p, size_t len, int64_t *ms,
-                           int64_t *job, const char **text, size_t *tlen)
+static bool parse_log_line(const char *p, size_t len, int64_t *ms, int64_t *job,
+                           const char **text, size_t *tlen)
 {
     const char *t1 = memchr(p, '\t', len);
-    const char *t2 = t1 ? memchr(t1 + 1, '\t', len - (size_t)(t1 + 1 - p))
-                        : NULL;
+    const char *t2 =
+        t1 ? memchr(t1 + 1, '\t', len - (size_t)(t1 + 1 - p)) : NULL;
     uint64_t a, b;
 
     if (!t2 || span_to_u64(span_of(p, (size_t)(t1 - p)), &a) ||
@@ -362,8 +361,8 @@ static void log_line(struct worker *w, int64_t job, int64_t ms,
     /* a line never holds a newline: the engine split them already */
     while ((nl = memchr(text, '\n', len)))
         len = (size_t)(nl - text);
-    if (buf_addf(&w->out, "%" PRId64 "\t%" PRId64 "\t%.*s\n", ms, job,
-                 (int)len, text)) {
+    if (buf_addf(&w->out, "%" PRId64 "\t%" PRId64 "\t%.*s\n", ms, job, (int)len,
+                 text)) {
         flush_log(w);
         if (buf_addf(&w->out, "%" PRId64 "\t%" PRId64 "\t%.*s\n", ms, job,
                      (int)len, text))
@@ -388,8 +387,8 @@ static void on_event(struct worker *w, json_t *ev)
         char *matrix = dump_or_null(json_object_get(ev, "matrix"));
         int64_t id = 0;
 
-        rc = store_job_start(s->store, w->run_id, w->attempt, job, name,
-                             matrix, w->log_path, &id, &err);
+        rc = store_job_start(s->store, w->run_id, w->attempt, job, name, matrix,
+                             w->log_path, &id, &err);
         free(matrix);
         if (!rc) {
             w->jobs = xrealloc(w->jobs, (w->njobs + 1) * sizeof(*w->jobs));
@@ -411,9 +410,9 @@ static void on_event(struct worker *w, json_t *ev)
         } else {
             char *matrix = dump_or_null(json_object_get(ev, "matrix"));
 
-            rc = store_job_add_completed(s->store, w->run_id, w->attempt, job,
-                                         name, matrix, concl, reason, &id,
-                                         &err);
+            rc =
+                store_job_add_completed(s->store, w->run_id, w->attempt, job,
+                                        name, matrix, concl, reason, &id, &err);
             free(matrix);
         }
         free(outputs);
@@ -532,8 +531,8 @@ static void record_artifacts(struct worker *w)
     if (artifact_store_open(w->s->home, &as, &err) == FERR_OK &&
         artifact_list(as, scope, &v, &n, &err) == FERR_OK)
         for (size_t i = 0; i < n; i++) {
-            char *path = xasprintf("%s/artifacts/%s/%s.json", w->s->home,
-                                   scope, v[i].name);
+            char *path = xasprintf("%s/artifacts/%s/%s.json", w->s->home, scope,
+                                   v[i].name);
 
             if (store_artifact_add(w->s->store, w->run_id, v[i].name, path,
                                    (int64_t)v[i].bytes, &err))
@@ -614,8 +613,8 @@ static void on_out(struct loop *l, int fd, unsigned events, void *ud)
 
             while (off < (size_t)n) {
                 const char *nl = memchr(chunk + off, '\n', (size_t)n - off);
-                size_t take = nl ? (size_t)(nl - (chunk + off))
-                                 : (size_t)n - off;
+                size_t take =
+                    nl ? (size_t)(nl - (chunk + off)) : (size_t)n - off;
 
                 if (w->in.len) {
                     if (buf_add(&w->in, chunk + off, take))
@@ -724,8 +723,7 @@ static enum ferr_code secrets_json(struct server *s, const struct store_run *r,
         char *plain = NULL;
         size_t len = 0;
 
-        rc = crypto_open(&s->key, v[i].blob, v[i].len, aad, &plain, &len,
-                         err);
+        rc = crypto_open(&s->key, v[i].blob, v[i].len, aad, &plain, &len, err);
         free(aad);
         if (!rc)
             json_object_set_new(*out, v[i].name,
@@ -825,8 +823,8 @@ enum ferr_code worker_start(struct server *s, const struct store_run *r,
     if (rc)
         goto done;
     w->log_path = worker_log_path(s, r->id, r->attempt);
-    w->log_fd = open(w->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-                     0640);
+    w->log_fd =
+        open(w->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     if (w->log_fd < 0) {
         rc = ferr_set(err, FERR_IO, NULL, "cannot open '%s': %s", w->log_path,
                       strerror(errno));
@@ -886,8 +884,8 @@ enum ferr_code worker_start(struct server *s, const struct store_run *r,
         proc_signal_group(w->pid, SIGKILL);
         goto done;
     }
-    log_info("run started run=%" PRId64 " attempt=%d pid=%d", r->id,
-             r->attempt, (int)w->pid);
+    log_info("run started run=%" PRId64 " attempt=%d pid=%d", r->id, r->attempt,
+             (int)w->pid);
     w->next = s->workers;
     s->workers = w;
     s->nworkers++;

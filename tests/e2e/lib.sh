@@ -12,7 +12,7 @@ _pids=()
 cleanup() {
     exec 2>/dev/null
     for p in "${_pids[@]}"; do kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null; done
-    rm -rf "$T"
+    [ -n "${KEEP_T:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
 
