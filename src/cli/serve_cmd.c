@@ -36,7 +36,8 @@ int cli_serve(int argc, char **argv)
         } else if (strcmp(a, "--fail-on-restart") == 0) {
             o.fail_on_restart = true;
         } else if (strcmp(a, "--home") == 0 || strcmp(a, "--listen") == 0 ||
-                   strcmp(a, "--db") == 0 || strcmp(a, "--slots") == 0) {
+                   strcmp(a, "--db") == 0 || strcmp(a, "--slots") == 0 ||
+                   strcmp(a, "--runs") == 0) {
             if (!val)
                 return usage("an option needs a value");
             i++;
@@ -50,8 +51,12 @@ int cli_serve(int argc, char **argv)
                 uint64_t n;
 
                 if (span_to_u64(span_cstr(val), &n) || n < 1 || n > 1024)
-                    return usage("--slots must be a number from 1 to 1024");
-                o.slots = (unsigned)n;
+                    return usage("--slots and --runs take a number from 1 "
+                                 "to 1024");
+                if (strcmp(a, "--slots") == 0)
+                    o.slots = (unsigned)n;
+                else
+                    o.runs = (unsigned)n;
             }
         } else {
             snprintf(msg, sizeof(msg), "unknown option '%s'", a);

@@ -1,9 +1,12 @@
 /* worker_cmd: `ferry __run` — the process `ferry serve` starts for one
- * attempt of one run.  It reads the run's spec (JSON, secrets included:
- * never on argv or in the environment) from stdin, runs the engine, and
- * writes the event stream as JSON lines to stdout, which the server
- * persists.  Not for people: no flags, no human output. */
+ * attempt of one run.  It reads the run's spec (one line of JSON,
+ * secrets included: never on argv or in the environment) from stdin,
+ * runs the engine, and writes the event stream as JSON lines to stdout,
+ * which the server persists.  After the spec, every byte on stdin is one
+ * job slot the server grants.  Not for people: no flags, no output for
+ * humans. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +72,42 @@ static json_t *obj(json_t *spec, const char *key)
     return json_is_object(v) ? v : NULL;
 }
 
+/* The spec is the first line on stdin; bytes after it are credits. */
+static int read_spec(json_t **out, unsigned *credits, json_error_t *je)
+{
+    struct buf b;
+    char chunk[65536];
+    const char *nl = NULL;
+    int rc = -1;
+
+    *out = NULL;
+    memset(je, 0, sizeof(*je));
+    buf_init(&b, (size_t)LIM_EVENT_BYTES * 4);
+    while (!nl) {
+        ssize_t n = read(0, chunk, sizeof(chunk));
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0 || buf_add(&b, chunk, (size_t)n)) {
+            snprintf(je->text, sizeof(je->text), "no complete spec line");
+            goto done;
+        }
+        nl = memchr(b.p, '\n', b.len);
+    }
+    *credits = (unsigned)(b.len - (size_t)(nl - b.p) - 1);
+    *out = json_loadb(b.p, (size_t)(nl - b.p), JSON_REJECT_DUPLICATES, je);
+    if (json_is_object(*out))
+        rc = 0;
+    else {
+        json_decref(*out);
+        *out = NULL;
+    }
+done:
+    explicit_bzero(b.p, b.len);
+    buf_release(&b);
+    return rc;
+}
+
 int cli_worker(int argc, char **argv)
 {
     struct run_opts o;
@@ -78,6 +117,7 @@ int cli_worker(int argc, char **argv)
     json_error_t je;
     json_t *spec;
     const char *wf;
+    unsigned credits = 0;
     int status = 2;
 
     (void)argc;
@@ -87,10 +127,8 @@ int cli_worker(int argc, char **argv)
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() == 1)
         return 2;
-    spec = json_loadf(stdin, JSON_REJECT_DUPLICATES, &je);
-    if (!json_is_object(spec)) {
+    if (read_spec(&spec, &credits, &je)) {
         fprintf(stderr, "ferry __run: bad spec on stdin: %s\n", je.text);
-        json_decref(spec);
         return 2;
     }
     memset(&o, 0, sizeof(o));
@@ -122,6 +160,12 @@ int cli_worker(int argc, char **argv)
         json_is_true(json_object_get(spec, "remove_workspaces"));
     o.slots = (unsigned)json_integer_value(json_object_get(spec, "slots"));
     o.sink.emit = emit;
+    if (json_is_true(json_object_get(spec, "gated"))) {
+        o.gated = true;
+        o.gate_fd = 0;
+        o.gate_credits = credits;
+        fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
+    }
     if (run_workflows(&o, &diags, &res, &err)) {
         char msg[1200];
         json_t *e;

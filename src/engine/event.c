@@ -42,6 +42,7 @@ static const char *type_name(enum event_kind k)
     case EV_STEP_FINISHED: return "step.finished";
     case EV_LOG: return "log";
     case EV_ANNOTATION: return "annotation";
+    case EV_SLOT_WANTED: return "slot.wanted";
     }
     return "unknown";
 }

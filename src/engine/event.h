@@ -20,6 +20,7 @@ enum event_kind {
     EV_STEP_FINISHED,
     EV_LOG,        /* one masked output line */
     EV_ANNOTATION, /* ::error:: / ::warning:: / ::notice:: */
+    EV_SLOT_WANTED, /* a gated run wants one more job slot */
 };
 
 /** Results as GitHub names them. */

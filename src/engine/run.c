@@ -103,6 +103,8 @@ struct run {
     struct job_host host;
     struct mask *mask;
     struct artifact_store *store;
+    unsigned credits; /* gated runs: job slots granted, not yet used */
+    bool wanted;      /* gated runs: a slot was asked for */
     char *home;
     bool own_home;
     char *run_dir;
@@ -721,6 +723,8 @@ static bool start_inst(struct inst *in)
     in->started = true;
     t->running++;
     r->running++;
+    if (r->opts->gated && r->credits)
+        r->credits--;
     job_start(in->job);
     return true;
 }
@@ -867,6 +871,37 @@ static bool all_done(struct run *r)
     return r->running == 0;
 }
 
+/* Ask the server for one job slot (once until it is granted). */
+static void want_slot(struct run *r)
+{
+    struct event ev;
+
+    if (r->wanted)
+        return;
+    r->wanted = true;
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = EV_SLOT_WANTED;
+    ev.run_id = r->run_id;
+    ev.step = -1;
+    event_emit(&r->opts->sink, &ev);
+}
+
+static void on_gate(struct loop *l, int fd, unsigned events, void *ud)
+{
+    struct run *r = ud;
+    char b[64];
+    ssize_t n;
+
+    (void)events;
+    while ((n = read(fd, b, sizeof(b))) > 0) {
+        r->credits += (unsigned)n;
+        r->wanted = false;
+    }
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+        loop_del_fd(l, fd); /* the server is gone: what runs, finishes */
+    schedule(r);
+}
+
 static void schedule(struct run *r)
 {
     bool progress = true;
@@ -906,6 +941,10 @@ static void schedule(struct run *r)
                     if (r->running >= r->slots ||
                         (t->max_parallel && t->running >= t->max_parallel))
                         break;
+                    if (r->opts->gated && r->credits == 0) {
+                        want_slot(r);
+                        break;
+                    }
                     if (!start_inst(in))
                         continue;
                 }
@@ -1174,6 +1213,10 @@ enum ferr_code run_workflows(const struct run_opts *opts, struct diags *diags,
         rc = loop_on_signal(r->loop, SIGTERM, on_signal, r);
     if (!rc)
         rc = loop_on_signal(r->loop, SIGHUP, on_signal, r);
+    if (!rc && opts->gated) {
+        r->credits = opts->gate_credits;
+        rc = loop_add_fd(r->loop, opts->gate_fd, LOOP_READ, on_gate, r);
+    }
     if (rc)
         goto done;
     memset(&ev, 0, sizeof(ev));

@@ -41,6 +41,13 @@ struct run_opts {
                       re-run keeps from the previous attempt, or NULL */
     bool remove_workspaces; /* delete the run's job directories at the
                                end (a server keeps only logs/artifacts) */
+    /* Job slots granted from outside (a server bounding jobs across all
+     * its runs): before starting a job the run needs a credit; it asks
+     * with an EV_SLOT_WANTED event, and each byte read from @gate_fd is
+     * one credit.  Every job started consumes one. */
+    bool gated;
+    int gate_fd;           /* borrowed, non-blocking read end */
+    unsigned gate_credits; /* credits granted before the run starts */
 };
 
 /**

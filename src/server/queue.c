@@ -2,8 +2,9 @@
  * trigger fetches the repository into its mirror, checks the commit out
  * once (shared by the runs of that commit), plans with the engine's own
  * trigger rules and queues one run per triggered workflow.  The
- * dispatcher starts queued runs oldest first as slots and workflow
- * concurrency groups allow — across runs, as GitHub does.  Cron
+ * dispatcher starts queued runs oldest first as the run limit and
+ * workflow concurrency groups allow — across runs, as GitHub does (job
+ * slots are granted to running workers by worker.c).  Cron
  * schedules fire from the default branch's workflows. */
 #include <errno.h>
 #include <inttypes.h>
@@ -273,7 +274,7 @@ void queue_dispatch(struct server *s)
                 continue;
             }
         }
-        if (s->nworkers >= s->slots)
+        if (s->nworkers >= s->max_runs)
             break;
         ferr_clear(&err);
         if (worker_start(s, r, &err))

@@ -260,6 +260,9 @@ enum ferr_code serve_run(const struct server_opts *o, struct ferr *err)
     s->slots = o->slots ? o->slots : ncpus();
     if (!o->slots && s->slots < 2)
         s->slots = 2;
+    /* a run mostly waits (for its needs, for a slot): let more runs be
+     * in flight than jobs run */
+    s->max_runs = o->runs ? o->runs : 4 * s->slots;
     rc = open_home(s, err);
     if (rc)
         goto done;

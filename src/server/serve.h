@@ -11,7 +11,9 @@ struct server_opts {
     const char *home;   /* state directory (made 0700 when missing) */
     const char *listen; /* "127.0.0.1:8080" */
     const char *db;     /* store URL; NULL = HOME/ferry.db */
-    unsigned slots;     /* runs at a time; 0 = number of CPUs (min 2) */
+    unsigned slots;     /* jobs at a time across all runs; 0 = number of
+                           CPUs (at least 2) */
+    unsigned runs;      /* runs at a time; 0 = 4 x slots */
     bool init;          /* print the first admin token */
     bool fail_on_restart; /* a run lost to a restart fails instead of
                              being retried as a new attempt */

@@ -30,7 +30,10 @@ struct server {
     char *home;            /* absolute */
     char *ferry_bin;       /* this executable, for workers */
     char *url;             /* http://host:port */
-    unsigned slots;
+    unsigned slots;         /* jobs at a time, across every run */
+    unsigned slots_used;    /* job slots granted to workers */
+    unsigned max_runs;      /* runs (workers) at a time */
+    uint64_t want_seq;      /* orders the workers waiting for a slot */
     struct worker *workers; /* running attempts (list) */
     unsigned nworkers;
     struct sub *subs;       /* live-log followers (list) */

@@ -1,6 +1,7 @@
 /* worker: one attempt of one run, carried by a `ferry __run` process.
- * The server hands it the run's spec (secrets included) through a memfd
- * on stdin and reads its event stream (JSON lines) from a pipe: every
+ * The server hands it the run's spec (secrets included) as the first line
+ * on its stdin, then one byte per job slot it grants, and reads its
+ * event stream (JSON lines) from a pipe: every
  * job and step transition becomes a store transaction, every log line
  * is appended to the attempt's log file (written before it is shown to
  * anyone: what a follower saw survives a kill -9) and pushed to live
@@ -56,6 +57,9 @@ struct worker {
     char *reason;     /* from run.error, or NULL */
     bool cancelled;
     struct loop_timer *grace; /* SIGKILL when cancel takes too long */
+    int gate_fd;       /* the worker's stdin: spec, then slot grants */
+    unsigned held;     /* job slots granted and not yet given back */
+    uint64_t want_seq; /* > 0: waiting for a slot since then */
 };
 
 struct sub {
@@ -305,6 +309,56 @@ done:
     store_run_release(&r);
 }
 
+/* ---------- job slots ---------- */
+
+/* One slot to @w: a byte on its stdin. */
+static void grant(struct worker *w)
+{
+    ssize_t n;
+
+    w->want_seq = 0;
+    w->held++;
+    w->s->slots_used++;
+    do
+        n = write(w->gate_fd, "+", 1);
+    while (n < 0 && errno == EINTR);
+    if (n != 1)
+        log_warn("cannot grant a slot run=%" PRId64 " err='%s'", w->run_id,
+                 strerror(errno));
+}
+
+/* Free slots go to the workers that asked, longest waiting first. */
+static void pump(struct server *s)
+{
+    while (s->slots_used < s->slots) {
+        struct worker *best = NULL;
+
+        for (struct worker *w = s->workers; w; w = w->next)
+            if (w->want_seq && (!best || w->want_seq < best->want_seq))
+                best = w;
+        if (!best)
+            break;
+        grant(best);
+    }
+}
+
+static void want(struct worker *w)
+{
+    if (w->want_seq)
+        return;
+    w->want_seq = ++w->s->want_seq;
+    pump(w->s);
+}
+
+static void give_back(struct worker *w, unsigned n)
+{
+    if (n > w->held)
+        n = w->held;
+    w->held -= n;
+    w->s->slots_used -= n;
+    pump(w->s);
+}
+
 /* ---------- the event stream ---------- */
 
 static struct jobrow *job_row(struct worker *w, const char *job,
@@ -383,20 +437,23 @@ static void on_event(struct worker *w, json_t *ev)
     enum ferr_code rc = FERR_OK;
 
     ferr_clear(&err);
-    if (strcmp(type, "job.started") == 0 && !row) {
+    if (strcmp(type, "slot.wanted") == 0) {
+        want(w);
+    } else if (strcmp(type, "job.started") == 0 && !row) {
         char *matrix = dump_or_null(json_object_get(ev, "matrix"));
         int64_t id = 0;
 
         rc = store_job_start(s->store, w->run_id, w->attempt, job, name, matrix,
                              w->log_path, &id, &err);
         free(matrix);
-        if (!rc) {
-            w->jobs = xrealloc(w->jobs, (w->njobs + 1) * sizeof(*w->jobs));
-            w->jobs[w->njobs].key = xasprintf("%s\t%s", job, name);
-            w->jobs[w->njobs].id = id;
-            w->njobs++;
+        /* the row is kept even without a store id: its end gives the
+         * job's slot back */
+        w->jobs = xrealloc(w->jobs, (w->njobs + 1) * sizeof(*w->jobs));
+        w->jobs[w->njobs].key = xasprintf("%s\t%s", job, name);
+        w->jobs[w->njobs].id = id;
+        w->njobs++;
+        if (!rc)
             subs_job(s, w->run_id, id, name, "running", NULL);
-        }
     } else if (strcmp(type, "job.finished") == 0) {
         char *outputs = dump_or_null(json_object_get(ev, "outputs"));
         const char *concl = jstr(ev, "conclusion");
@@ -405,8 +462,10 @@ static void on_event(struct worker *w, json_t *ev)
 
         if (row) {
             id = row->id;
-            rc = store_job_finish(s->store, row->id, concl, reason, outputs,
-                                  &err);
+            give_back(w, 1);
+            if (id)
+                rc = store_job_finish(s->store, row->id, concl, reason,
+                                      outputs, &err);
         } else {
             char *matrix = dump_or_null(json_object_get(ev, "matrix"));
 
@@ -497,6 +556,11 @@ static void worker_unlink(struct worker *w)
         *pp = w->next;
         w->s->nworkers--;
     }
+    /* what it held is free for the others */
+    w->s->slots_used -= w->held;
+    w->held = 0;
+    w->want_seq = 0;
+    pump(w->s);
 }
 
 static void worker_free(struct worker *w)
@@ -508,6 +572,8 @@ static void worker_free(struct worker *w)
     buf_release(&w->out);
     if (w->log_fd >= 0)
         close(w->log_fd);
+    if (w->gate_fd >= 0)
+        close(w->gate_fd);
     loop_timer_free(w->grace);
     free(w->log_path);
     free(w->tag);
@@ -675,6 +741,7 @@ void worker_stop_all(struct server *s)
 {
     struct worker *w;
 
+    s->slots = 0; /* grant nothing more */
     while ((w = s->workers)) {
         s->workers = w->next;
         kill(w->pid, SIGTERM);
@@ -737,38 +804,37 @@ static enum ferr_code secrets_json(struct server *s, const struct store_run *r,
     return rc;
 }
 
-/* The spec goes through a memfd: any size, never on disk. */
-static enum ferr_code spec_fd(json_t *spec, int *out_fd, struct ferr *err)
+/* The spec goes down the worker's stdin as one line (never on disk, on
+ * argv or in the environment); the pipe then carries slot grants.  The
+ * worker is reading it already, so a large spec does not block long. */
+static enum ferr_code send_spec(int fd, json_t *spec, struct ferr *err)
 {
     char *text = json_dumps(spec, JSON_COMPACT);
     size_t len = text ? strlen(text) : 0;
     size_t off = 0;
-    int fd = memfd_create("ferry-spec", MFD_CLOEXEC);
+    enum ferr_code rc = FERR_OK;
 
-    *out_fd = -1;
-    if (fd < 0 || !text) {
-        free(text);
-        if (fd >= 0)
-            close(fd);
-        return ferr_set(err, FERR_IO, NULL, "memfd: %s", strerror(errno));
-    }
+    if (!text)
+        return ferr_set(err, FERR_IO, NULL, "cannot encode the spec");
+    text[len++] = '\0';
+    text[len - 1] = '\n'; /* JSON_COMPACT never holds a newline */
     while (off < len) {
         ssize_t n = write(fd, text + off, len - off);
 
+        if (n < 0 && errno == EINTR)
+            continue;
         if (n <= 0) {
-            explicit_bzero(text, len);
-            free(text);
-            close(fd);
-            return ferr_set(err, FERR_IO, NULL, "memfd write: %s",
-                            strerror(errno));
+            rc = ferr_set(err, FERR_IO, NULL, "cannot send the spec: %s",
+                          strerror(errno));
+            break;
         }
         off += (size_t)n;
     }
     explicit_bzero(text, len);
     free(text);
-    lseek(fd, 0, SEEK_SET);
-    *out_fd = fd;
-    return FERR_OK;
+    if (!rc)
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    return rc;
 }
 
 enum ferr_code worker_start(struct server *s, const struct store_run *r,
@@ -789,10 +855,11 @@ enum ferr_code worker_start(struct server *s, const struct store_run *r,
     struct stat st;
     const char *full;
     char *fullbuf = NULL;
-    int in_fd = -1;
+    int pfd[2] = {-1, -1};
     enum ferr_code rc;
 
     w->s = s;
+    w->gate_fd = -1;
     w->run_id = r->id;
     w->attempt = r->attempt;
     w->out_fd = -1;
@@ -863,17 +930,23 @@ enum ferr_code worker_start(struct server *s, const struct store_run *r,
             json_object_set(spec, "reuse", reuse);
         json_decref(reuse);
     }
-    rc = spec_fd(spec, &in_fd, err);
-    if (rc)
+    json_object_set_new(spec, "gated", json_true());
+    if (pipe2(pfd, O_CLOEXEC) != 0) {
+        rc = ferr_set(err, FERR_IO, NULL, "pipe: %s", strerror(errno));
         goto done;
+    }
+    w->gate_fd = pfd[1];
+    pfd[1] = -1;
     envp = env_with(w->tag);
     memset(&ps, 0, sizeof(ps));
     ps.path = s->ferry_bin;
     ps.argv = argv;
     ps.envp = envp;
     ps.cwd = s->home;
-    ps.stdin_fd = in_fd;
+    ps.stdin_fd = pfd[0];
     rc = proc_spawn(&ps, &w->pid, &w->out_fd, err);
+    if (!rc)
+        rc = send_spec(w->gate_fd, spec, err);
     if (rc)
         goto done;
     rc = store_run_start(s->store, r->id, (int)w->pid, w->tag, err);
@@ -900,8 +973,8 @@ done:
     }
     if (w)
         worker_free(w);
-    if (in_fd >= 0)
-        close(in_fd);
+    if (pfd[0] >= 0)
+        close(pfd[0]);
     free(envp);
     json_decref(spec);
     json_decref(secrets);
