@@ -305,6 +305,7 @@ enum ferr_code serve_run(const struct server_opts *o, struct ferr *err)
     fflush(stdout);
     log_info("serving url='%s' home='%s' slots=%u", s->url, s->home, s->slots);
     queue_arm_cron(s);
+    worker_prepare_spare(s);
     queue_kick(s);
     rc = loop_run(s->loop);
     /* what runs now is retried by the next start, exactly as after a
@@ -314,6 +315,7 @@ enum ferr_code serve_run(const struct server_opts *o, struct ferr *err)
 done:
     httpd_stop(s->httpd);
     loop_timer_free(s->kick);
+    loop_timer_free(s->spare_timer);
     loop_timer_free(s->cron_timer);
     loop_free(s->loop);
     store_close(s->store);

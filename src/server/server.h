@@ -34,6 +34,12 @@ struct server {
     unsigned slots_used;    /* job slots granted to workers */
     unsigned max_runs;      /* runs (workers) at a time */
     uint64_t want_seq;      /* orders the workers waiting for a slot */
+    struct {
+        pid_t pid; /* 0 = none */
+        int out_fd, gate_fd;
+        char *tag;
+    } spare;                /* a worker started ahead of need */
+    struct loop_timer *spare_timer;
     struct worker *workers; /* running attempts (list) */
     unsigned nworkers;
     struct sub *subs;       /* live-log followers (list) */
@@ -111,8 +117,9 @@ const char *worker_group(const struct worker *w);
 void worker_stop_all(struct server *s);
 /** The log file of attempt @attempt of run @run_id (heap). */
 char *worker_log_path(const struct server *s, int64_t run_id, int attempt);
-/** The attempt tag every process of the attempt carries (heap). */
-char *worker_tag(int64_t run_id, int attempt, const char *nonce);
+/** Start a spare worker soon (idle, waiting for a spec), so that the
+ *  next run does not wait for a process to start. */
+void worker_prepare_spare(struct server *s);
 
 /* ---------- live logs (worker.c) ---------- */
 

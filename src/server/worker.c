@@ -62,6 +62,8 @@ struct worker {
     uint64_t want_seq; /* > 0: waiting for a slot since then */
 };
 
+static void spare_release(struct server *s, bool kill_it);
+
 struct sub {
     struct sub *next;
     struct server *s;
@@ -705,6 +707,12 @@ static void on_out(struct loop *l, int fd, unsigned events, void *ud)
 
 bool worker_reaped(struct server *s, pid_t pid, int status)
 {
+    if (pid == s->spare.pid) {
+        /* the spare died idle (killed by someone): make another later */
+        log_warn("spare worker exited pid=%d status=%d", (int)pid, status);
+        spare_release(s, false);
+        return true;
+    }
     for (struct worker *w = s->workers; w; w = w->next)
         if (w->pid == pid) {
             w->exited = true;
@@ -742,6 +750,7 @@ void worker_stop_all(struct server *s)
     struct worker *w;
 
     s->slots = 0; /* grant nothing more */
+    spare_release(s, true);
     while ((w = s->workers)) {
         s->workers = w->next;
         kill(w->pid, SIGTERM);
@@ -837,6 +846,86 @@ static enum ferr_code send_spec(int fd, json_t *spec, struct ferr *err)
     return rc;
 }
 
+/* A `ferry __run` process, its stdin (spec, then slot grants) and its
+ * event pipe, tagged with a fresh FERRY_ATTEMPT value. */
+static enum ferr_code spawn(struct server *s, pid_t *out_pid, int *out_fd,
+                            int *out_gate, char **out_tag, struct ferr *err)
+{
+    char *argv[] = {s->ferry_bin, "__run", NULL};
+    char nonce[65];
+    int pfd[2] = {-1, -1};
+    struct proc_spec ps;
+    char **envp = NULL;
+    enum ferr_code rc;
+
+    *out_pid = -1;
+    *out_fd = -1;
+    *out_gate = -1;
+    *out_tag = NULL;
+    rc = crypto_token_hex(nonce);
+    if (rc)
+        return ferr_set(err, rc, NULL, "no randomness: %s", strerror(errno));
+    nonce[24] = '\0';
+    if (pipe2(pfd, O_CLOEXEC) != 0)
+        return ferr_set(err, FERR_IO, NULL, "pipe: %s", strerror(errno));
+    *out_tag = xasprintf("FERRY_ATTEMPT=%s", nonce);
+    envp = env_with(*out_tag);
+    memset(&ps, 0, sizeof(ps));
+    ps.path = s->ferry_bin;
+    ps.argv = argv;
+    ps.envp = envp;
+    ps.cwd = s->home;
+    ps.stdin_fd = pfd[0];
+    rc = proc_spawn(&ps, out_pid, out_fd, err);
+    close(pfd[0]);
+    free(envp);
+    if (rc) {
+        close(pfd[1]);
+        free(*out_tag);
+        *out_tag = NULL;
+        return rc;
+    }
+    *out_gate = pfd[1];
+    return FERR_OK;
+}
+
+static void on_spare(struct loop *l, struct loop_timer *t, void *ud)
+{
+    struct server *s = ud;
+    struct ferr err;
+
+    (void)l;
+    (void)t;
+    if (s->spare.pid > 0 || s->stopping)
+        return;
+    ferr_clear(&err);
+    if (spawn(s, &s->spare.pid, &s->spare.out_fd, &s->spare.gate_fd,
+              &s->spare.tag, &err)) {
+        log_warn("no spare worker err='%s'", err.msg);
+        memset(&s->spare, 0, sizeof(s->spare));
+    }
+}
+
+void worker_prepare_spare(struct server *s)
+{
+    if (!s->spare_timer)
+        s->spare_timer = loop_timer_new(s->loop, on_spare, s);
+    if (s->spare_timer)
+        loop_timer_arm(s->spare_timer, 0);
+}
+
+static void spare_release(struct server *s, bool kill_it)
+{
+    if (s->spare.pid > 0 && kill_it)
+        kill(s->spare.pid, SIGKILL);
+    if (s->spare.out_fd > 0)
+        close(s->spare.out_fd);
+    if (s->spare.gate_fd > 0)
+        close(s->spare.gate_fd);
+    free(s->spare.tag);
+    memset(&s->spare, 0, sizeof(s->spare));
+}
+
 enum ferr_code worker_start(struct server *s, const struct store_run *r,
                             struct ferr *err)
 {
@@ -845,17 +934,13 @@ enum ferr_code worker_start(struct server *s, const struct store_run *r,
     char *src = xasprintf("%s/src/%" PRId64 "/%s", s->home, r->repo_id, r->sha);
     char *wfpath = xasprintf("%s/%s", src, r->workflow);
     char *logdir = xasprintf("%s/logs/%" PRId64, s->home, r->id);
-    char run_id[32], number[32], attempt[32], nonce[65];
+    char run_id[32], number[32], attempt[32];
     json_t *spec = NULL;
     json_t *secrets = NULL;
     json_t *payload = NULL;
-    char **envp = NULL;
-    char *argv[] = {s->ferry_bin, "__run", NULL};
-    struct proc_spec ps;
     struct stat st;
     const char *full;
     char *fullbuf = NULL;
-    int pfd[2] = {-1, -1};
     enum ferr_code rc;
 
     w->s = s;
@@ -867,13 +952,6 @@ enum ferr_code worker_start(struct server *s, const struct store_run *r,
     w->group = r->concurrency ? xstrdup(r->concurrency) : NULL;
     buf_init(&w->in, LIM_EVENT_BYTES);
     buf_init(&w->out, 1024 * 1024);
-    rc = crypto_token_hex(nonce);
-    if (rc) {
-        ferr_set(err, rc, NULL, "no randomness: %s", strerror(errno));
-        goto done;
-    }
-    nonce[16] = '\0';
-    w->tag = worker_tag(r->id, r->attempt, nonce);
     /* the source is shared by the runs of one commit; a restart may
      * find it gone (the home was cleaned): make it again */
     if (stat(src, &st) != 0) {
@@ -931,22 +1009,20 @@ enum ferr_code worker_start(struct server *s, const struct store_run *r,
         json_decref(reuse);
     }
     json_object_set_new(spec, "gated", json_true());
-    if (pipe2(pfd, O_CLOEXEC) != 0) {
-        rc = ferr_set(err, FERR_IO, NULL, "pipe: %s", strerror(errno));
-        goto done;
+    if (s->spare.pid > 0) {
+        /* the worker started in advance: its start-up is already paid */
+        w->pid = s->spare.pid;
+        w->out_fd = s->spare.out_fd;
+        w->gate_fd = s->spare.gate_fd;
+        w->tag = s->spare.tag;
+        memset(&s->spare, 0, sizeof(s->spare));
+    } else {
+        rc = spawn(s, &w->pid, &w->out_fd, &w->gate_fd, &w->tag, err);
+        if (rc)
+            goto done;
     }
-    w->gate_fd = pfd[1];
-    pfd[1] = -1;
-    envp = env_with(w->tag);
-    memset(&ps, 0, sizeof(ps));
-    ps.path = s->ferry_bin;
-    ps.argv = argv;
-    ps.envp = envp;
-    ps.cwd = s->home;
-    ps.stdin_fd = pfd[0];
-    rc = proc_spawn(&ps, &w->pid, &w->out_fd, err);
-    if (!rc)
-        rc = send_spec(w->gate_fd, spec, err);
+    worker_prepare_spare(s);
+    rc = send_spec(w->gate_fd, spec, err);
     if (rc)
         goto done;
     rc = store_run_start(s->store, r->id, (int)w->pid, w->tag, err);
@@ -973,9 +1049,6 @@ done:
     }
     if (w)
         worker_free(w);
-    if (pfd[0] >= 0)
-        close(pfd[0]);
-    free(envp);
     json_decref(spec);
     json_decref(secrets);
     json_decref(payload);
