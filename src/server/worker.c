@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -651,6 +652,9 @@ static void maybe_done(struct worker *w)
     free(why);
     worker_unlink(w);
     worker_free(w);
+    /* an idle server gives back what the busy one used */
+    if (!s->workers)
+        malloc_trim(0);
     queue_kick(s);
 }
 
