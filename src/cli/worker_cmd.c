@@ -16,6 +16,7 @@
 
 #include "cli/cli.h"
 #include "engine/run.h"
+#include "git/repo.h"
 #include "util/buf.h"
 #include "util/diag.h"
 #include "util/limits.h"
@@ -127,6 +128,8 @@ int cli_worker(int argc, char **argv)
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() == 1)
         return 2;
+    /* a spare worker waits here: pay the start-up costs first */
+    repo_warm_up();
     if (read_spec(&spec, &credits, &je)) {
         fprintf(stderr, "ferry __run: bad spec on stdin: %s\n", je.text);
         return 2;

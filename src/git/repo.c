@@ -21,6 +21,11 @@ static void init_libgit2(void)
     (void)git_libgit2_init();
 }
 
+void repo_warm_up(void)
+{
+    pthread_once(&init_once, init_libgit2);
+}
+
 static enum ferr_code git_fail(struct ferr *err, const char *what)
 {
     const git_error *ge = git_error_last();

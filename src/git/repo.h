@@ -38,6 +38,13 @@ struct repo_info {
 enum ferr_code repo_describe(const char *dir, struct repo_info *out,
                              struct ferr *err) FERR_MUST_CHECK;
 
+/**
+ * Initialise libgit2 now rather than at first use: it reads and parses
+ * the system's CA bundle, ~10 ms that a server's idle spare worker pays
+ * before it has a run.  Thread-safe; later calls do nothing.
+ */
+void repo_warm_up(void);
+
 /** Free the strings of @ri (NULL is a no-op); @ri can be reused. */
 void repo_info_release(struct repo_info *ri);
 
