@@ -3,10 +3,16 @@
 #  1. `ferry run` of a workflow of 50 trivial steps vs a bash script that
 #     starts the same 50 step shells itself (hyperfine);
 #  2. expression evaluation rate vs hand-written jansson lookups;
-#  3. masker throughput with 100 secrets vs a plain copy.
+#  3. masker throughput with 100 secrets vs a plain copy;
+#  4. serve: `ferry serve`'s memory, trigger latency and throughput
+#     (bench/serve_bench.sh, which writes build/bench-serve.md).
 # Usage: FERRY=build/ferry BENCH_BIN=build/bench bench/run.sh
+#        FERRY=build/ferry bench/run.sh serve     (only section 4)
 set -eu
 FERRY=${FERRY:?set FERRY}
+if [ "${1:-}" = serve ]; then
+    exec "$(dirname "$0")/serve_bench.sh"
+fi
 BENCH_BIN=${BENCH_BIN:?set BENCH_BIN}
 command -v hyperfine >/dev/null || { echo "bench: hyperfine is missing (apt-get install hyperfine)"; exit 2; }
 W=$(mktemp -d /tmp/ferry-bench.XXXXXX)
@@ -65,3 +71,7 @@ echo "== 2. expressions"
 echo
 echo "== 3. masker"
 "$BENCH_BIN/mask_bench"
+
+echo
+echo "== 4. serve"
+"$(dirname "$0")/serve_bench.sh"

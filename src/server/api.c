@@ -681,7 +681,7 @@ static void h_run_logs(struct ctx *c)
     if (!cap_id(c, 0, &id) || !load_run(c, id, &r))
         return;
     if (wants_stream(c))
-        sub_start(c->s, c->req, id, 0, after_of(c));
+        sub_start(c->s, c->req, id, 0, 0, after_of(c));
     else
         send_log(c, &r, 0);
     store_run_release(&r);
@@ -708,7 +708,7 @@ static void h_job_logs(struct ctx *c)
     if (load_run(c, j.run_id, &r)) {
         r.attempt = j.attempt;
         if (wants_stream(c))
-            sub_start(c->s, c->req, j.run_id, id, after_of(c));
+            sub_start(c->s, c->req, j.run_id, id, j.attempt, after_of(c));
         else
             send_log(c, &r, id);
         store_run_release(&r);

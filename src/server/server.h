@@ -127,10 +127,11 @@ void worker_prepare_spare(struct server *s);
  * Answer @req with a Server-Sent Events stream following the log of run
  * @run_id (only job @job_id's lines when > 0): the lines after
  * @last_id (an event id "ATTEMPT.LINE", a line number, or NULL for all),
- * then live ones until the run completes.
+ * then live ones until the run completes.  @attempt 0 follows the
+ * current attempt; an earlier one gets its lines and the end at once.
  */
 void sub_start(struct server *s, struct httpd_req *req, int64_t run_id,
-               int64_t job_id, const char *last_id);
+               int64_t job_id, int attempt, const char *last_id);
 
 /* ---------- api.c ---------- */
 

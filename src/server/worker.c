@@ -236,9 +236,10 @@ static bool parse_log_line(const char *p, size_t len, int64_t *ms, int64_t *job,
 }
 
 void sub_start(struct server *s, struct httpd_req *req, int64_t run_id,
-               int64_t job_id, const char *last_id)
+               int64_t job_id, int attempt, const char *last_id)
 {
     uint64_t after = 0;
+    bool past;
     struct sub *sb = xcalloc(1, sizeof(*sb));
     struct httpd_stream *st;
     struct store_run r;
@@ -272,8 +273,12 @@ void sub_start(struct server *s, struct httpd_req *req, int64_t run_id,
             snprintf(key, sizeof(key), "%" PRId64, jobs[i].id);
             json_object_set_new(sb->names, key, json_string(jobs[i].name));
         }
-    after = resume_after(last_id, r.attempt);
-    path = worker_log_path(s, run_id, r.attempt);
+    /* an earlier attempt is over: its lines, then the end */
+    past = attempt > 0 && attempt != r.attempt;
+    if (!past)
+        attempt = r.attempt;
+    after = resume_after(last_id, attempt);
+    path = worker_log_path(s, run_id, attempt);
     /* everything written so far is in the file: writes are synchronous
      * on this thread, so no line can slip between this read and the
      * live feed */
@@ -293,13 +298,18 @@ void sub_start(struct server *s, struct httpd_req *req, int64_t run_id,
             if (n > after &&
                 parse_log_line(data + off, l, &ms, &job, &text, &tlen) &&
                 (!job_id || job == job_id)) {
-                snprintf(id, sizeof(id), "%d.%" PRIu64, r.attempt, n);
+                snprintf(id, sizeof(id), "%d.%" PRIu64, attempt, n);
                 sub_send(sb, id, "line", line_json(sb, job, ms, text, tlen));
             }
             off += l + 1;
         }
     }
-    if (strcmp(r.status, "completed") == 0) {
+    if (past) {
+        sub_send(sb, NULL, "end",
+                 json_pack("{s:s, s:i}", "status", "completed", "attempt",
+                           attempt));
+        httpd_stream_end(st);
+    } else if (strcmp(r.status, "completed") == 0) {
         sub_send(sb, NULL, "end",
                  json_pack("{s:s, s:s?}", "status", r.status, "conclusion",
                            r.conclusion));
@@ -1026,10 +1036,11 @@ enum ferr_code worker_start(struct server *s, const struct store_run *r,
             goto done;
     }
     worker_prepare_spare(s);
-    rc = send_spec(w->gate_fd, spec, err);
-    if (rc)
-        goto done;
+    /* the tag is on record before the worker has anything to run: a
+     * crash from here on finds and kills whatever it started */
     rc = store_run_start(s->store, r->id, (int)w->pid, w->tag, err);
+    if (!rc)
+        rc = send_spec(w->gate_fd, spec, err);
     if (!rc)
         rc = loop_add_fd(s->loop, w->out_fd, LOOP_READ, on_out, w);
     if (rc) {

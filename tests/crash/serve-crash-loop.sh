@@ -8,7 +8,9 @@
 #   - no run is `running` without a live worker of the current server,
 #   - no process of ours (our sleeps, anything with its cwd in the home,
 #     anything carrying an attempt tag of this home) lives on unless it
-#     belongs to the current attempt of a running run (no orphans),
+#     belongs to the current attempt of a running run, or is a `ferry
+#     __run` child of the current server not yet given a run (its spare
+#     worker) (no orphans),
 #   - sqlite's PRAGMA integrity_check of HOME/ferry.db is ok (read-only);
 # then stops the triggers, waits for every run to complete and prints
 #   crash loop: N kills, R runs, 0 lost, 0 orphans
@@ -38,7 +40,7 @@ cleanup() {
     [ -n "$SERVE_PID" ] && kill -KILL "$SERVE_PID" 2>/dev/null
     # whatever is left of ours (a failed run of this script)
     for p in $(pgrep -f "^sleep 4[0-9]\.$U\$"); do kill -KILL "$p" 2>/dev/null; done
-    if [ "${KEEP:-0}" = 1 ]; then echo "work directory kept: $W"; else rm -rf "$W"; fi
+    if [ "${KEEP:-0}" = 1 ] || [ -s "$W/violations.txt" ]; then echo "work directory kept: $W"; else rm -rf "$W"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -236,13 +238,15 @@ def violations():
         if not ours:
             continue
         t = tags.get(tag) if tag else None
+        if not t and ppid == server and b"__run" in cmd:
+            continue  # the server's spare worker, or one being started
         if t:
             run_id, num, st = t
             r = runs.get(run_id)
             if st == "running" and r and r[0] == "running" and r[1] == num:
                 continue  # the current attempt of a running run
-        orphans[pid] = "%s tag=%s cwd=%s" % (cmd.decode(errors="replace"),
-                                              tag, cwd)
+        orphans[pid] = "%s tag=%s ppid=%d cwd=%s" % (
+            cmd.decode(errors="replace"), tag, ppid, cwd)
     stuck = {}
     for rid, (st, att) in runs.items():
         if st != "running":

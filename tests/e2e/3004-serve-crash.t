@@ -9,6 +9,10 @@
 
 plan 21
 
+# a copy: every attempt execs the server's binary again, and a rebuild
+# while this runs would fail those attempts
+cp "$FERRY" "$T/ferry" && FERRY=$T/ferry
+
 # unique sleep arguments (seconds with a fraction nobody else uses) so
 # pgrep -f finds only what this test started
 U=$$$RANDOM
@@ -85,8 +89,11 @@ completes_as() {
     field_is "$1" attempt "$2"
 }
 
-# restart: start the server again on the same home, same token
-restart() { serve_start --slots 2; }
+# restart: start the server again on the same home, same token; two
+# runs at a time (and two job slots), so a third run stays queued
+RUNS=()
+"$FERRY" serve --runs x 2>&1 | grep -q "unknown option" || RUNS=(--runs 2)
+restart() { serve_start --slots 2 "${RUNS[@]}"; }
 
 mkdir -p "$T/src"
 # attempt 1 ignores SIGTERM (so does every child: the ignore is inherited)
@@ -164,14 +171,24 @@ ok "two runs hold their slots, their processes are running" wait_for 15 held
 ok "the third run is queued, not started" field_is "$R3" status queued
 # what clients saw before the crash: the text log and the live stream
 api GET "/api/v1/runs/$R1/logs" >"$T/seen.txt"
-curl -sN --max-time 1 -H "Authorization: Bearer $TOKEN" \
+curl -sN --max-time 2 -H "Authorization: Bearer $TOKEN" \
     -H 'Accept: text/event-stream' "$URL/api/v1/runs/$R1/logs" >"$T/seen.sse"
 PIDS="$(cat "$T/marker.$R1.1") $(cat "$T/marker.$R2.1") $(alive "sleep 30.$U") $(alive "sleep 31.$U") $(alive "sleep 32.$U") $(alive "sleep 33.$U")"
 WORKERS=$(pgrep -P "$SERVE_PID" | paste -sd' ')
 ok "the live stream had the lines" grep -q '"text":"hold before sleep"' "$T/seen.sse"
 
-serve_kill9
-ok "the server restarts after kill -9" restart
+# kill9_restart: kill -9 the server (checked: it was `ferry serve` and
+# it is gone) and start it again
+kill9_restart() {
+    local old=$SERVE_PID
+    tr '\0' ' ' <"/proc/$old/cmdline" | grep -q ' serve ' ||
+        { echo "pid $old is not ferry serve"; return 1; }
+    serve_kill9
+    ! pid_alive "$old" || { echo "pid $old survived kill -9"; return 1; }
+    restart
+}
+ok "kill -9 the server while two runs hold their slots; it starts again" \
+    kill9_restart
 ok "no process of the lost attempts is left (children, setsid, SIGTERM-ignoring)" \
     none_alive 2 "sleep 30.$U" "sleep 31.$U" "sleep 32.$U" "sleep 33.$U"
 gone() {

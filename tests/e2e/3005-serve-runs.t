@@ -2,7 +2,7 @@
 # ferry serve: live logs over SSE (and resume), cancel, re-run of failed
 # jobs, workflow concurrency groups across runs, dispatch inputs.
 . "$(dirname "$0")/lib.sh"
-plan 20
+plan 21
 
 mkdir -p "$T/src"
 workflow "$T/src" slow.yml <<'YML'
@@ -124,6 +124,9 @@ ok "attempt 2 succeeds" bash -c "[ \"\$(wait_run $RUN)\" = success ]"
 api GET "/api/v1/runs/$RUN/logs" >"$T/flaky.txt"
 ok "the kept job did not run again and its output was passed on" \
     bash -c "! grep -q 'first ran attempt 2' '$T/flaky.txt' && grep -q 'second sees t-1' '$T/flaky.txt'"
+J1=$(api GET "/api/v1/runs/$RUN/jobs?attempt=1" | jget jobs.1.id)
+ok "following a job of the earlier attempt gives its lines, then the end" \
+    bash -c "curl -sN -H 'Authorization: Bearer $TOKEN' '$URL/api/v1/jobs/$J1/logs?follow=1' >'$T/old.sse'; grep -q 'second sees t-1' '$T/old.sse' && grep -q '^id: 1\.' '$T/old.sse' && grep -q '^event: end' '$T/old.sse'"
 ok "attempt 1's jobs are still there" \
     bash -c "[ \"\$(api GET '/api/v1/runs/$RUN/jobs?attempt=1' | jget jobs.1.conclusion)\" = failure ]"
 
