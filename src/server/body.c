@@ -15,25 +15,8 @@
 
 #include "trigger/webhook.h"
 #include "util/limits.h"
+#include "util/span.h"
 #include "util/xalloc.h"
-
-/* A printable, bounded copy of a key or value for an error message. */
-static const char *quoted(const char *s, size_t n, char out[72])
-{
-    size_t j = 0;
-
-    for (size_t i = 0; i < n && j < 64; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        out[j++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-    }
-    if (n > 64) {
-        memcpy(out + j, "...", 3);
-        j += 3;
-    }
-    out[j] = '\0';
-    return out;
-}
 
 static bool has_control(const char *s, size_t n)
 {
@@ -95,7 +78,7 @@ static enum ferr_code only_keys(json_t *o, const char *const *allowed,
             i++;
         if (!allowed[i])
             return ferr_set(err, FERR_INVALID, NULL, "unknown field '%s'",
-                            quoted(key, strlen(key), q));
+                            span_quote(key, strlen(key), q));
     }
     return FERR_OK;
 }
@@ -198,7 +181,7 @@ enum ferr_code body_parse_repo(const char *body, size_t len,
         rc = ferr_set(err, FERR_INVALID, NULL,
                       "invalid repository name '%s': use 1 to %u letters, "
                       "digits, '.', '_' or '-'",
-                      quoted(name, nlen, q), LIM_NAME);
+                      span_quote(name, nlen, q), LIM_NAME);
         goto done;
     }
     if (ulen == 0) {
@@ -217,7 +200,7 @@ enum ferr_code body_parse_repo(const char *body, size_t len,
     if (branch && !webhook_branch_valid(branch, blen)) {
         rc = ferr_set(err, FERR_INVALID, NULL,
                       "invalid default_branch '%s': not a git branch name",
-                      quoted(branch, blen, q));
+                      span_quote(branch, blen, q));
         goto done;
     }
     if (secret && (slen < 16 || slen > 256)) {
@@ -279,14 +262,14 @@ enum ferr_code body_parse_token(const char *body, size_t len,
         rc = ferr_set(err, FERR_INVALID, NULL,
                       "unknown role '%s': use viewer, developer, approver or "
                       "admin",
-                      quoted(role, rlen, q));
+                      span_quote(role, rlen, q));
         goto done;
     }
     if (name && (nlen > LIM_NAME || has_control(name, nlen))) {
         rc = ferr_set(err, FERR_INVALID, NULL,
                       "invalid token name '%s': at most %u bytes, no control "
                       "characters",
-                      quoted(name, nlen, q), LIM_NAME);
+                      span_quote(name, nlen, q), LIM_NAME);
         goto done;
     }
     out->name = xstrdup(name ? name : "");
@@ -380,7 +363,7 @@ static enum ferr_code input_value(const char *key, json_t *v, json_t **out,
         if (json_string_length(v) > LIM_INPUT_BYTES)
             return ferr_set(err, FERR_LIMIT, NULL,
                             "input '%s' is over %u bytes",
-                            quoted(key, strlen(key), q), LIM_INPUT_BYTES);
+                            span_quote(key, strlen(key), q), LIM_INPUT_BYTES);
         *out = json_incref(v);
     } else if (json_is_boolean(v)) {
         *out = json_string(json_is_true(v) ? "true" : "false");
@@ -393,7 +376,7 @@ static enum ferr_code input_value(const char *key, json_t *v, json_t **out,
     } else {
         return ferr_set(err, FERR_INVALID, NULL,
                         "input '%s' must be a string, number or boolean",
-                        quoted(key, strlen(key), q));
+                        span_quote(key, strlen(key), q));
     }
     return FERR_OK;
 }
@@ -419,7 +402,7 @@ static enum ferr_code parse_inputs(json_t *in, json_t **out, struct ferr *err)
 
         if (klen == 0 || klen > LIM_NAME || has_control(key, klen))
             return ferr_set(err, FERR_INVALID, NULL, "invalid input name '%s'",
-                            quoted(key, klen, q));
+                            span_quote(key, klen, q));
         rc = input_value(key, v, &s, err);
         if (rc)
             return rc;
@@ -451,7 +434,7 @@ enum ferr_code body_parse_dispatch(const char *body, size_t len,
                      : webhook_branch_valid(ref, rlen))) {
         rc = ferr_set(err, FERR_INVALID, NULL,
                       "invalid ref '%s': not a git branch or ref name",
-                      quoted(ref, rlen, q));
+                      span_quote(ref, rlen, q));
         goto done;
     }
     rc = parse_inputs(json_object_get(o, "inputs"), &out->inputs, err);

@@ -14,6 +14,7 @@
 #include "util/buf.h"
 #include "util/crypto.h"
 #include "util/limits.h"
+#include "util/span.h"
 #include "util/xalloc.h"
 
 static const char zeros[] =
@@ -44,24 +45,6 @@ bool webhook_source_parse(const char *name, enum webhook_source *out)
 }
 
 /* ---------- small helpers ---------- */
-
-/* A printable, bounded copy of outside text for an error message. */
-static const char *quoted(const char *s, size_t n, char out[72])
-{
-    size_t j = 0;
-
-    for (size_t i = 0; i < n && j < 64; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        out[j++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-    }
-    if (n > 64) {
-        memcpy(out + j, "...", 3);
-        j += 3;
-    }
-    out[j] = '\0';
-    return out;
-}
 
 static bool is_hex(const char *s, size_t n)
 {
@@ -98,36 +81,6 @@ static void zero_oid(char *out, size_t n)
     out[n] = '\0';
 }
 
-/* Length of the valid UTF-8 sequence at p (1..4), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-    unsigned c = p[0];
-    size_t len;
-    uint32_t cp;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef)
-        len = 3, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4)
-        len = 4, cp = c & 0x07;
-    else
-        return 0;
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return len;
-}
-
 bool webhook_ref_valid(const char *ref, size_t len)
 {
     const unsigned char *p = (const unsigned char *)ref;
@@ -152,7 +105,7 @@ bool webhook_ref_valid(const char *ref, size_t len)
                 return false;
             comp = i + 1;
         }
-        l = utf8_seq(p + i, len - i);
+        l = span_utf8_len(p + i, len - i);
         if (l == 0)
             return false;
         i += l;
@@ -284,7 +237,7 @@ static enum ferr_code need_oid(json_t *root, const char *what, const char *path,
     if (!is_oid(s, n))
         return ferr_set(err, FERR_INVALID, NULL,
                         "%s payload field '%s' is not a commit id: '%s'", what,
-                        path, quoted(s, n, q));
+                        path, span_quote(s, n, q));
     oid_copy(out, s, n);
     return FERR_OK;
 }
@@ -313,7 +266,7 @@ static enum ferr_code need_ref(json_t *root, const char *what, const char *path,
     if (!webhook_ref_valid(*out, n))
         return ferr_set(err, FERR_INVALID, NULL,
                         "%s payload has an invalid ref '%s'", what,
-                        quoted(*out, n, q));
+                        span_quote(*out, n, q));
     return FERR_OK;
 }
 
@@ -330,7 +283,7 @@ static enum ferr_code need_branch(json_t *root, const char *what,
     if (!webhook_branch_valid(*out, n))
         return ferr_set(err, FERR_INVALID, NULL,
                         "%s payload field '%s' is not a valid branch: '%s'",
-                        what, path, quoted(*out, n, q));
+                        what, path, span_quote(*out, n, q));
     return FERR_OK;
 }
 
@@ -462,7 +415,7 @@ static enum ferr_code unhandled(const char *event, struct ferr *err)
     char q[72];
 
     return ferr_set(err, FERR_UNSUPPORTED, NULL, "event '%s' is not handled",
-                    quoted(event, strlen(event), q));
+                    span_quote(event, strlen(event), q));
 }
 
 /* ---------- GitHub and Gitea ---------- */
@@ -823,7 +776,7 @@ static enum ferr_code gl_merge_request(json_t *root, struct webhook_event *e,
     if (!gh_action)
         return ferr_set(err, FERR_UNSUPPORTED, NULL,
                         "merge request action '%s' is not handled",
-                        quoted(action, strlen(action), q));
+                        span_quote(action, strlen(action), q));
     merged = strcmp(action, "merge") == 0;
     state = jstr_or(attrs, "state", "");
     free(e->ref);

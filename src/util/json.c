@@ -6,36 +6,7 @@
 #include <strings.h>
 
 #include "util/buf.h"
-
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 if invalid. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    unsigned c = p[0];
-    size_t len;
-    uint32_t cp;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef)
-        len = 3, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4)
-        len = 4, cp = c & 0x07;
-    else
-        return 0;
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return len;
-}
+#include "util/span.h"
 
 json_t *json_lossy_stringn(const char *p, size_t n)
 {
@@ -49,7 +20,7 @@ json_t *json_lossy_stringn(const char *p, size_t n)
         return s;
     buf_init(&b, n * 3 + 16);
     while (i < n) {
-        size_t l = utf8_len(u + i, n - i);
+        size_t l = span_utf8_len(u + i, n - i);
 
         if (l && u[i] != 0) {
             if (buf_add(&b, p + i, l))

@@ -110,3 +110,49 @@ bool span_cut(struct span s, char c, struct span *head, struct span *tail)
     *tail = (struct span){ p + 1, s.len - (size_t)(p - s.p) - 1 };
     return true;
 }
+
+size_t span_utf8_len(const unsigned char *p, size_t n)
+{
+    unsigned c = p[0];
+    size_t len;
+    uint32_t cp;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef)
+        len = 3, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4)
+        len = 4, cp = c & 0x07;
+    else
+        return 0;
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return len;
+}
+
+const char *span_quote(const char *s, size_t n, char out[72])
+{
+    size_t j = 0;
+
+    for (size_t i = 0; i < n && j < 64; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        out[j++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+    }
+    if (n > 64) {
+        memcpy(out + j, "...", 3);
+        j += 3;
+    }
+    out[j] = '\0';
+    return out;
+}

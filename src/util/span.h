@@ -41,5 +41,17 @@ enum ferr_code span_to_i64(struct span s, int64_t *out) FERR_MUST_CHECK;
 /** Split at the first @c: *head before it, *tail after; false if absent
  *  (then *head = s and *tail is empty). */
 bool span_cut(struct span s, char c, struct span *head, struct span *tail);
+/**
+ * Length (1..4) of the valid UTF-8 sequence at @p (@n bytes available),
+ * or 0 when it is not one (overlong forms, surrogates and code points
+ * past U+10FFFF are invalid).  @n must be at least 1.
+ */
+size_t span_utf8_len(const unsigned char *p, size_t n);
+/**
+ * A printable, bounded copy of outside text for an error message: at
+ * most 64 bytes of @s, control and non-ASCII bytes as '?', "..." when
+ * cut.  Returns @out.
+ */
+const char *span_quote(const char *s, size_t n, char out[72]);
 
 #endif
