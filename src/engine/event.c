@@ -66,6 +66,7 @@ json_t *event_to_json(const struct event *ev)
     set_str(o, "workflow_file", ev->workflow_file);
     set_str(o, "job", ev->job_id);
     set_str(o, "job_name", ev->job_name);
+    set_str(o, "job_key", ev->job_key);
     if (ev->matrix && ev->kind != EV_LOG)
         json_object_set(o, "matrix", (json_t *)ev->matrix);
     if (ev->step >= 0 && ev->kind != EV_RUN_STARTED &&

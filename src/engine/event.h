@@ -43,6 +43,8 @@ struct event {
     const char *workflow_file;
     const char *job_id;   /* the job's key in the workflow */
     const char *job_name; /* display name (matrix values appended) */
+    const char *job_key;  /* unique per job instance in the run
+                           * ("0-wf-test-2"); NULL for run events */
     const json_t *matrix; /* the job's matrix cell or NULL */
     int step;             /* 0-based step number; -1 when not a step */
     const char *step_name;

@@ -128,6 +128,7 @@ static void base_event(const struct job *j, struct event *ev,
     ev->workflow_file = j->spec.pw->display_path;
     ev->job_id = j->spec.wj->id;
     ev->job_name = j->spec.name;
+    ev->job_key = j->spec.key;
     ev->matrix = j->spec.matrix;
     ev->step = -1;
 }

@@ -228,11 +228,24 @@ static enum ferr_code eval_deep(const struct expr_env *e, json_t **v,
     return FERR_OK;
 }
 
+/* The key of instance @index of @t (-1: the job as a whole), unique
+ * across the workflows of the run: workflow index, job id, matrix cell.
+ * Heap. */
+static char *inst_key(const struct tmpl *t, long index)
+{
+    size_t w = (size_t)(t->pw - t->r->plan->wfs);
+
+    if (index >= 0 && t->cells)
+        return xasprintf("%zu-wf-%s-%ld", w, t->wj->id, index + 1);
+    return xasprintf("%zu-wf-%s", w, t->wj->id);
+}
+
 static void emit_job_only(struct tmpl *t, const char *name,
-                          const json_t *matrix, enum result res,
+                          const json_t *matrix, long index, enum result res,
                           const char *why)
 {
     struct event ev;
+    char *key = inst_key(t, index);
 
     memset(&ev, 0, sizeof(ev));
     ev.kind = EV_JOB_FINISHED;
@@ -241,6 +254,7 @@ static void emit_job_only(struct tmpl *t, const char *name,
     ev.workflow_file = t->pw->display_path;
     ev.job_id = t->wj->id;
     ev.job_name = name;
+    ev.job_key = key;
     ev.matrix = matrix;
     ev.step = -1;
     ev.outcome = res;
@@ -248,6 +262,7 @@ static void emit_job_only(struct tmpl *t, const char *name,
     ev.text = span_cstr(why);
     ev.outputs = t->outputs;
     event_emit(&t->r->opts->sink, &ev);
+    free(key);
 }
 
 static void tmpl_finish(struct tmpl *t, enum result res, const char *why)
@@ -255,7 +270,8 @@ static void tmpl_finish(struct tmpl *t, enum result res, const char *why)
     t->state = T_DONE;
     t->result = res;
     if (why)
-        emit_job_only(t, t->wj->name ? t->wj->name : t->wj->id, NULL, res, why);
+        emit_job_only(t, t->wj->name ? t->wj->name : t->wj->id, NULL, -1, res,
+                      why);
 }
 
 /* Display name of instance @i: the job's name (matrix values appended
@@ -566,7 +582,7 @@ static void end_unstarted(struct inst *in, enum result res, const char *why)
             t->r->groups[i].pending = NULL;
     in->res = res;
     t->ndone++;
-    emit_job_only(t, name, cell, res, why);
+    emit_job_only(t, name, cell, (long)in->index, res, why);
     free(name);
     json_decref(ctx);
     json_decref(needs);
@@ -702,12 +718,7 @@ static bool start_inst(struct inst *in)
     spec.name = inst_name(t, ctx, cell);
     /* unique across the workflows of the run: workflow index, job id,
      * matrix cell */
-    if (t->cells)
-        spec.key = xasprintf("%zu-wf-%s-%zu", (size_t)(t->pw - r->plan->wfs),
-                             t->wj->id, in->index + 1);
-    else
-        spec.key = xasprintf("%zu-wf-%s", (size_t)(t->pw - r->plan->wfs),
-                             t->wj->id);
+    spec.key = inst_key(t, (long)in->index);
     spec.matrix = cell ? json_incref(cell) : NULL;
     spec.strategy = strategy;
     spec.needs = needs;

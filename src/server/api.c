@@ -1201,7 +1201,9 @@ static void deliver(struct ctx *c, enum webhook_source src, const char *event,
     d.repo = (char *)(repo ? repo : "");
     d.status = status;
     d.outcome = (char *)outcome;
-    if (store_delivery_add(c->s->store, &d, &err))
+    /* a bad signature proves nothing about the sender: recording it
+     * would let anyone who guesses a repository's name grow the table */
+    if (status != 401 && store_delivery_add(c->s->store, &d, &err))
         log_err("delivery not recorded err='%s'", err.msg);
     if (status >= 400) {
         log_warn("webhook rejected source='%s' repo='%s' status=%d "

@@ -213,6 +213,8 @@ static void finish(struct server *s, int64_t id, const char *concl,
     else
         log_info("run finished run=%" PRId64 " conclusion='%s' reason='%s'", id,
                  concl, why);
+    /* a run that ends without a worker: its followers hear it here */
+    sub_end_run(s, id, concl);
 }
 
 static bool newer_in_group(const struct store_run *v, size_t n, size_t i)

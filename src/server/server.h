@@ -133,6 +133,10 @@ void worker_prepare_spare(struct server *s);
 void sub_start(struct server *s, struct httpd_req *req, int64_t run_id,
                int64_t job_id, int attempt, const char *last_id);
 
+/** Tell run @run_id's followers it completed with @conclusion and end
+ *  their streams (the worker's end, or a run finished unstarted). */
+void sub_end_run(struct server *s, int64_t run_id, const char *conclusion);
+
 /* ---------- api.c ---------- */
 
 /** The HTTP handler (httpd_handler). */

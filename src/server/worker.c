@@ -32,8 +32,10 @@
 #include "util/xalloc.h"
 
 struct jobrow {
-    char *key; /* job id, TAB, display name */
-    int64_t id;
+    char *key;     /* the job instance's key ("0-wf-test-2") */
+    char *name;    /* its display name */
+    int64_t id;    /* store id, 0 when the store refused it */
+    bool finished; /* its slot was given back */
 };
 
 struct worker {
@@ -116,6 +118,7 @@ static void sub_send(struct sub *sb, const char *id, const char *event,
         httpd_stream_end(sb->st); /* too slow: it can resume by id */
     buf_release(&b);
     free(d);
+    json_decref(data);
 }
 
 static json_t *line_json(struct sub *sb, int64_t job, int64_t ms,
@@ -185,7 +188,7 @@ static void subs_job(struct server *s, int64_t run_id, int64_t job,
     }
 }
 
-static void subs_end(struct server *s, int64_t run_id, const char *conclusion)
+void sub_end_run(struct server *s, int64_t run_id, const char *conclusion)
 {
     for (struct sub *sb = s->subs, *next; sb; sb = next) {
         next = sb->next;
@@ -295,6 +298,12 @@ void sub_start(struct server *s, struct httpd_req *req, int64_t run_id,
             size_t tlen;
 
             n++;
+            if (httpd_stream_pending(st) > LIM_SSE_BACKLOG / 2) {
+                /* a long log: send what fits, end cleanly; the client
+                 * resumes from the last id it got */
+                httpd_stream_end(st);
+                goto done;
+            }
             if (n > after &&
                 parse_log_line(data + off, l, &ms, &job, &text, &tlen) &&
                 (!job_id || job == job_id)) {
@@ -374,18 +383,11 @@ static void give_back(struct worker *w, unsigned n)
 
 /* ---------- the event stream ---------- */
 
-static struct jobrow *job_row(struct worker *w, const char *job,
-                              const char *name)
+static struct jobrow *job_row(struct worker *w, const char *key)
 {
-    size_t jl = strlen(job);
-
-    for (size_t i = 0; i < w->njobs; i++) {
-        const char *k = w->jobs[i].key;
-
-        if (strncmp(k, job, jl) == 0 && k[jl] == '\t' &&
-            strcmp(k + jl + 1, name) == 0)
+    for (size_t i = 0; i < w->njobs; i++)
+        if (strcmp(w->jobs[i].key, key) == 0)
             return &w->jobs[i];
-    }
     return NULL;
 }
 
@@ -445,7 +447,8 @@ static void on_event(struct worker *w, json_t *ev)
     const char *job = jstr(ev, "job");
     const char *name = jstr(ev, "job_name");
     int64_t ms = (int64_t)json_integer_value(json_object_get(ev, "time_ms"));
-    struct jobrow *row = *job ? job_row(w, job, name) : NULL;
+    const char *key = jstr(ev, "job_key");
+    struct jobrow *row = *key ? job_row(w, key) : NULL;
     struct ferr err;
     enum ferr_code rc = FERR_OK;
 
@@ -462,8 +465,10 @@ static void on_event(struct worker *w, json_t *ev)
         /* the row is kept even without a store id: its end gives the
          * job's slot back */
         w->jobs = xrealloc(w->jobs, (w->njobs + 1) * sizeof(*w->jobs));
-        w->jobs[w->njobs].key = xasprintf("%s\t%s", job, name);
+        w->jobs[w->njobs].key = xstrdup(key);
+        w->jobs[w->njobs].name = xstrdup(name);
         w->jobs[w->njobs].id = id;
+        w->jobs[w->njobs].finished = false;
         w->njobs++;
         if (!rc)
             subs_job(s, w->run_id, id, name, "running", NULL);
@@ -473,8 +478,9 @@ static void on_event(struct worker *w, json_t *ev)
         const char *reason = json_string_value(json_object_get(ev, "reason"));
         int64_t id = 0;
 
-        if (row) {
+        if (row && !row->finished) {
             id = row->id;
+            row->finished = true;
             give_back(w, 1);
             if (id)
                 rc = store_job_finish(s->store, row->id, concl, reason,
@@ -578,8 +584,10 @@ static void worker_unlink(struct worker *w)
 
 static void worker_free(struct worker *w)
 {
-    for (size_t i = 0; i < w->njobs; i++)
+    for (size_t i = 0; i < w->njobs; i++) {
         free(w->jobs[i].key);
+        free(w->jobs[i].name);
+    }
     free(w->jobs);
     buf_release(&w->in);
     buf_release(&w->out);
@@ -658,7 +666,7 @@ static void maybe_done(struct worker *w)
         log_err("cannot finish run=%" PRId64 " err='%s'", w->run_id, err.msg);
     log_info("run finished run=%" PRId64 " attempt=%d conclusion='%s'",
              w->run_id, w->attempt, concl);
-    subs_end(s, w->run_id, concl);
+    sub_end_run(s, w->run_id, concl);
     free(why);
     worker_unlink(w);
     worker_free(w);
@@ -749,7 +757,8 @@ static void on_grace(struct loop *l, struct loop_timer *t, void *ud)
 
 void worker_cancel(struct worker *w)
 {
-    if (w->cancelled)
+    /* an exited worker's pid may be someone else's already */
+    if (w->cancelled || w->exited)
         return;
     w->cancelled = true;
     kill(w->pid, SIGTERM);
@@ -1023,6 +1032,11 @@ enum ferr_code worker_start(struct server *s, const struct store_run *r,
         json_decref(reuse);
     }
     json_object_set_new(spec, "gated", json_true());
+    if (s->spare.pid > 0 && waitpid(s->spare.pid, NULL, WNOHANG) != 0) {
+        /* the spare died and was not reaped yet: do not hand it a run */
+        s->spare.pid = 0;
+        spare_release(s, false);
+    }
     if (s->spare.pid > 0) {
         /* the worker started in advance: its start-up is already paid */
         w->pid = s->spare.pid;

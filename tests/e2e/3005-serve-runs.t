@@ -2,7 +2,7 @@
 # ferry serve: live logs over SSE (and resume), cancel, re-run of failed
 # jobs, workflow concurrency groups across runs, dispatch inputs.
 . "$(dirname "$0")/lib.sh"
-plan 21
+plan 26
 
 mkdir -p "$T/src"
 workflow "$T/src" slow.yml <<'YML'
@@ -71,6 +71,26 @@ jobs:
     steps:
       - run: echo "count=${{ inputs.count }} mode=${{ inputs.mode }}"
 YML
+workflow "$T/src" cells.yml <<'YML'
+on: workflow_dispatch
+jobs:
+  m:
+    name: cell ${{ github.event_name }}
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        a: [1, 2, 3]
+    steps:
+      - run: echo "cell a=${{ matrix.a }}"
+YML
+workflow "$T/src" big.yml <<'YML'
+on: workflow_dispatch
+jobs:
+  loud:
+    runs-on: ubuntu-latest
+    steps:
+      - run: seq 1 120000 | sed 's/$/ some words to make the line longer/'
+YML
 workflow "$T/src" art.yml <<'YML'
 on: workflow_dispatch
 jobs:
@@ -131,10 +151,17 @@ ok "attempt 1's jobs are still there" \
     bash -c "[ \"\$(api GET '/api/v1/runs/$RUN/jobs?attempt=1' | jget jobs.1.conclusion)\" = failure ]"
 
 # --- concurrency across runs ---
-R1=$(dispatch deploy.yml); R2=$(dispatch deploy.yml); R3=$(dispatch deploy.yml)
+R1=$(dispatch deploy.yml); R2=$(dispatch deploy.yml)
+timeout 20 curl -sN -H "Authorization: Bearer $TOKEN" "$URL/api/v1/runs/$R2/logs?follow=1" >"$T/r2.sse" &
+FOLLOW=$!
+sleep 0.3
+R3=$(dispatch deploy.yml)
 wait_run "$R3" >"$T/r3"
 ok "the pending run replaced by a newer one is cancelled" \
     bash -c "[ \"\$(wait_run $R2)\" = cancelled ] && api GET /api/v1/runs/$R2 | grep -q 'newer run joined its concurrency group'"
+wait "$FOLLOW"
+ok "a follower of the replaced pending run gets the end at once" \
+    bash -c "grep -q '^event: end' '$T/r2.sse' && grep -q '\"conclusion\":\"cancelled\"' '$T/r2.sse'"
 ok "the first and the newest run of the group both succeed, one after the other" \
     bash -c "[ \"\$(wait_run $R1)\" = success ] && [ \"\$(cat '$T/r3')\" = success ] && /usr/bin/python3 - <<PY
 import json, urllib.request
@@ -150,6 +177,23 @@ RUN=$(dispatch typed.yml '{"inputs":{"count":"3"}}')
 ok "typed inputs reach the job (with the default)" bash -c "[ \"\$(wait_run $RUN)\" = success ] && api GET /api/v1/runs/$RUN/logs | grep -q 'count=3 mode=fast'"
 api POST /api/v1/repos/app/workflows/typed.yml/dispatches -d '{"inputs":{"mode":"medium"}}' >/dev/null
 ok "a bad input is a 422 naming the problem" bash -c "[ \"\$(cat '$T/http_status')\" = 422 ] && grep -qi 'count\|mode' '$T/api.body'"
+# --- matrix cells with an expression in the name ---
+RUN=$(dispatch cells.yml)
+wait_run "$RUN" >/dev/null
+ok "each matrix cell is its own job even when the name hides the matrix" \
+    bash -c "api GET /api/v1/runs/$RUN | /usr/bin/python3 -c 'import json,sys; j=json.load(sys.stdin)[\"jobs\"]; sys.exit(0 if len(j)==3 and all(x[\"conclusion\"]==\"success\" and len(x[\"steps\"])==1 for x in j) else 1)'"
+
+# --- a long log is followed in pieces ---
+RUN=$(dispatch big.yml)
+wait_run "$RUN" >/dev/null
+curl -sN -H "Authorization: Bearer $TOKEN" "$URL/api/v1/runs/$RUN/logs?follow=1" >"$T/big1.sse"
+echo $? >"$T/big1.rc"
+LAST=$(grep '^id: ' "$T/big1.sse" | tail -1 | cut -d' ' -f2)
+ok "following a 6 MB log sends a first part and ends cleanly" \
+    bash -c "[ \"\$(cat '$T/big1.rc')\" = 0 ] && [ -n '$LAST' ] && ! grep -q '^event: end' '$T/big1.sse'"
+ok "resuming from the last id gets the rest, up to the end" \
+    bash -c "for i in \$(seq 1 20); do curl -sN -H 'Authorization: Bearer $TOKEN' -H \"Last-Event-ID: \$(grep '^id: ' '$T/big1.sse' | tail -1 | cut -d' ' -f2)\" '$URL/api/v1/runs/$RUN/logs?follow=1' >>'$T/big1.sse'; grep -q '^event: end' '$T/big1.sse' && break; done; grep -q '120000 some words' '$T/big1.sse' && grep -q '^event: end' '$T/big1.sse'"
+
 # --- artifacts ---
 RUN=$(dispatch art.yml)
 wait_run "$RUN" >/dev/null
@@ -159,4 +203,9 @@ ok "an artifact downloads as a tar with contents and modes" \
     bash -c "api GET /api/v1/runs/$RUN/artifacts/build-output >'$T/a.tar' && mkdir '$T/x' && tar -xf '$T/a.tar' -C '$T/x' && grep -q 'report body' '$T/x/report.txt' && test -x '$T/x/sub/tool.sh'"
 api GET "/api/v1/runs/$RUN/artifacts/nope" >/dev/null
 ok "an unknown artifact is a 404" bash -c "[ \"\$(cat '$T/http_status')\" = 404 ]"
+
+# under ASan (make asan) the server's exit reports leaks: stop it cleanly
+serve_stop
+ok "the server stops cleanly, no sanitizer report" \
+    bash -c "! grep -E 'LeakSanitizer|AddressSanitizer|runtime error' '$T/serve.log'"
 exit $_failed
