@@ -814,7 +814,6 @@ static void h_dispatch(struct ctx *c)
     json_t *payload = NULL;
     json_t *runs;
     char *ref = NULL;
-    char *wf = NULL;
     const char *file = c->caps[1];
 
     ferr_clear(&err);
@@ -829,43 +828,28 @@ static void h_dispatch(struct ctx *c)
         json_decref(ids);
         return;
     }
-    if (strchr(file, '/'))
-        wf = xstrdup(file);
-    else
-        wf = xasprintf(".github/workflows/%s", file);
     if (!b.ref)
         ref = xasprintf("refs/heads/%s", repo.default_branch);
     else if (strncmp(b.ref, "refs/", 5) == 0)
         ref = xstrdup(b.ref);
     else
         ref = xasprintf("refs/heads/%s", b.ref);
-    payload = json_pack("{s:s, s:O, s:{s:s}}", "ref", ref, "inputs",
-                        b.inputs ? b.inputs : json_object(), "sender", "login",
-                        c->tok.name ? c->tok.name : "");
+    payload = json_pack("{s:s, s:o, s:{s:s}}", "ref", ref, "inputs",
+                        b.inputs ? json_incref(b.inputs) : json_object(),
+                        "sender", "login", c->tok.name ? c->tok.name : "");
     memset(&t, 0, sizeof(t));
     t.repo = &repo;
     t.event = "workflow_dispatch";
     t.ref = ref;
     t.payload = payload;
     t.inputs = b.inputs;
-    t.workflow = wf;
+    t.workflow = file;
     t.actor = c->tok.name && *c->tok.name ? c->tok.name : "api";
     if (queue_trigger(c->s, &t, ids, &err)) {
-        /* try .ferry/workflows when the short name is not in .github */
-        if (err.code == FERR_NOTFOUND && !strchr(file, '/')) {
-            free(wf);
-            wf = xasprintf(".ferry/workflows/%s", file);
-            t.workflow = wf;
-            ferr_clear(&err);
-            if (queue_trigger(c->s, &t, ids, &err) == FERR_OK)
-                ferr_clear(&err);
-        }
-        if (err.code) {
-            fail(c, err.code, &err);
-            goto done;
-        }
+        fail(c, err.code, &err);
+        goto done;
     }
-    audit(c, "run.dispatch", repo.name, wf);
+    audit(c, "run.dispatch", repo.name, file);
     runs = json_array();
     for (size_t i = 0; i < json_array_size(ids); i++) {
         struct store_run r;
@@ -882,7 +866,6 @@ done:
     json_decref(ids);
     json_decref(payload);
     free(ref);
-    free(wf);
     store_repo_release(&repo);
     body_dispatch_release(&b);
 }

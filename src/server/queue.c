@@ -65,6 +65,33 @@ done:
     return rc;
 }
 
+/* The file of workflow @name in checkout @src: a repository path, or a
+ * bare file name looked up in .github/workflows then .ferry/workflows.
+ * Heap, or NULL when there is none. */
+static char *workflow_path(const char *src, const char *name)
+{
+    static const char *const dirs[] = {".github/workflows/",
+                                       ".ferry/workflows/"};
+    struct stat st;
+
+    if (strchr(name, '/')) {
+        char *p = xasprintf("%s/%s", src, name);
+
+        if (stat(p, &st) == 0)
+            return p;
+        free(p);
+        return NULL;
+    }
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        char *p = xasprintf("%s/%s%s", src, dirs[i], name);
+
+        if (stat(p, &st) == 0)
+            return p;
+        free(p);
+    }
+    return NULL;
+}
+
 static void diags_to_err(const struct diags *d, struct ferr *err)
 {
     char msg[1200];
@@ -124,10 +151,8 @@ enum ferr_code queue_trigger(struct server *s, const struct trigger *t,
     o.repository = full;
     o.actor = t->actor;
     if (t->workflow) {
-        struct stat st;
-
-        wfabs = xasprintf("%s/%s", src, t->workflow);
-        if (stat(wfabs, &st) != 0) {
+        wfabs = workflow_path(src, t->workflow);
+        if (!wfabs) {
             rc = ferr_set(err, FERR_NOTFOUND, NULL, "no workflow '%s' at %.7s",
                           t->workflow, sha);
             goto done;

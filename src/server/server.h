@@ -62,7 +62,9 @@ struct trigger {
     const char *sha;               /* commit to run; NULL = resolve ref */
     json_t *payload;               /* borrowed GitHub-shaped payload */
     json_t *inputs;                /* borrowed dispatch inputs or NULL */
-    const char *workflow;          /* only this file (dispatch, cron) */
+    const char *workflow;          /* only this workflow (dispatch, cron):
+                                      a path in the repository, or a file
+                                      name in .github/ or .ferry/workflows */
     const char *actor;
 };
 

@@ -2,7 +2,7 @@
 # ferry serve: live logs over SSE (and resume), cancel, re-run of failed
 # jobs, workflow concurrency groups across runs, dispatch inputs.
 . "$(dirname "$0")/lib.sh"
-plan 26
+plan 28
 
 mkdir -p "$T/src"
 workflow "$T/src" slow.yml <<'YML'
@@ -103,6 +103,15 @@ jobs:
           name: build-output
           path: out
 YML
+mkdir -p "$T/src/.ferry/workflows"
+cat >"$T/src/.ferry/workflows/own.yml" <<'YML'
+on: workflow_dispatch
+jobs:
+  own:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "from .ferry/workflows"
+YML
 mkrepo "$T/src"
 bare_repo "$T/src" "$T/app.git"
 serve_start --slots 4 >/dev/null || { echo "Bail out! no server"; exit 1; }
@@ -177,6 +186,13 @@ RUN=$(dispatch typed.yml '{"inputs":{"count":"3"}}')
 ok "typed inputs reach the job (with the default)" bash -c "[ \"\$(wait_run $RUN)\" = success ] && api GET /api/v1/runs/$RUN/logs | grep -q 'count=3 mode=fast'"
 api POST /api/v1/repos/app/workflows/typed.yml/dispatches -d '{"inputs":{"mode":"medium"}}' >/dev/null
 ok "a bad input is a 422 naming the problem" bash -c "[ \"\$(cat '$T/http_status')\" = 422 ] && grep -qi 'count\|mode' '$T/api.body'"
+# --- where a workflow's file name is looked up ---
+RUN=$(dispatch own.yml)
+ok "a file name is also found in .ferry/workflows" \
+    bash -c "[ \"\$(wait_run $RUN)\" = success ] && api GET /api/v1/runs/$RUN | grep -q '\"workflow\":\".ferry/workflows/own.yml\"'"
+api POST /api/v1/repos/app/workflows/nope.yml/dispatches -d '{}' >/dev/null
+ok "an unknown workflow is a 404" bash -c "[ \"\$(cat '$T/http_status')\" = 404 ] && grep -q \"no workflow 'nope.yml'\" '$T/api.body'"
+
 # --- matrix cells with an expression in the name ---
 RUN=$(dispatch cells.yml)
 wait_run "$RUN" >/dev/null
