@@ -809,3 +809,184 @@ enum ferr_code store_audit_list(struct store *s, size_t limit,
         return FERR_OK;
     return s->be->audit_list(s->db, limit, out, out_n, err);
 }
+
+/* ---------- continuous delivery ---------- */
+
+enum ferr_code store_env_put(struct store *s, int64_t repo_id,
+                             const char *name, json_t *rules, int64_t *out_id,
+                             struct ferr *err)
+{
+    char *text;
+    enum ferr_code rc = need(name, "environment name", err);
+
+    *out_id = 0;
+    if (rc)
+        return rc;
+    text = json_dumps(rules ? rules : json_object(), JSON_COMPACT);
+    rc = s->be->env_put(s->db, repo_id, name, text ? text : "{}", out_id,
+                        err);
+    free(text);
+    return rc;
+}
+
+enum ferr_code store_env_get(struct store *s, int64_t repo_id,
+                             const char *name, json_t **out, struct ferr *err)
+{
+    enum ferr_code rc = need(name, "environment name", err);
+
+    *out = NULL;
+    if (rc)
+        return rc;
+    return s->be->env_get(s->db, repo_id, name, out, err);
+}
+
+enum ferr_code store_env_list(struct store *s, int64_t repo_id, json_t **out,
+                              struct ferr *err)
+{
+    *out = NULL;
+    return s->be->env_list(s->db, repo_id, out, err);
+}
+
+enum ferr_code store_env_lock(struct store *s, int64_t env_id,
+                              const char *reason, struct ferr *err)
+{
+    return s->be->env_lock(s->db, env_id, reason, err);
+}
+
+enum ferr_code store_deploy_create(struct store *s, json_t *in,
+                                   int64_t *out_id, struct ferr *err)
+{
+    *out_id = 0;
+    if (!json_is_object(in) || !json_is_integer(json_object_get(in, "repo_id")) ||
+        !json_is_string(json_object_get(in, "environment")) ||
+        !json_is_string(json_object_get(in, "status")))
+        return ferr_set(err, FERR_INVALID, NULL,
+                        "store: a deployment needs repo_id, environment "
+                        "and status");
+    return s->be->deploy_add(s->db, in, out_id, err);
+}
+
+enum ferr_code store_deploy_update(struct store *s, int64_t id, json_t *set,
+                                   struct ferr *err)
+{
+    if (!json_is_object(set))
+        return ferr_set(err, FERR_INVALID, NULL,
+                        "store: deployment fields must be an object");
+    return s->be->deploy_set(s->db, id, set, err);
+}
+
+enum ferr_code store_deploy_phase(struct store *s, int64_t id, json_t *phase,
+                                  struct ferr *err)
+{
+    char *text = json_dumps(phase, JSON_COMPACT);
+    enum ferr_code rc;
+
+    if (!text || !json_is_object(phase)) {
+        free(text);
+        return ferr_set(err, FERR_INVALID, NULL,
+                        "store: a phase must be an object");
+    }
+    rc = s->be->deploy_phase(s->db, id, text, err);
+    free(text);
+    return rc;
+}
+
+enum ferr_code store_deploy_get(struct store *s, int64_t id, json_t **out,
+                                struct ferr *err)
+{
+    *out = NULL;
+    return s->be->deploy_get(s->db, id, out, err);
+}
+
+enum ferr_code store_deploy_list(struct store *s, int64_t repo_id,
+                                 const char *environment, const char *status,
+                                 size_t limit, json_t **out, struct ferr *err)
+{
+    *out = NULL;
+    if (limit == 0 || limit > LIST_LIMIT_MAX)
+        limit = LIST_LIMIT_MAX;
+    return s->be->deploy_list(s->db, repo_id, environment, status, limit, out,
+                              err);
+}
+
+enum ferr_code store_approval_add(struct store *s, int64_t deployment_id,
+                                  int64_t token_id, const char *user,
+                                  const char *decision, const char *comment,
+                                  struct ferr *err)
+{
+    enum ferr_code rc = need(decision, "decision", err);
+
+    if (rc)
+        return rc;
+    return s->be->approval_add(s->db, deployment_id, token_id,
+                               user ? user : "", decision, comment, err);
+}
+
+enum ferr_code store_incident_open(struct store *s, int64_t repo_id,
+                                   const char *environment,
+                                   int64_t deployment_id, const char *reason,
+                                   int64_t *out_id, struct ferr *err)
+{
+    enum ferr_code rc = need(environment, "environment name", err);
+
+    *out_id = 0;
+    if (rc)
+        return rc;
+    return s->be->incident_open(s->db, repo_id, environment, deployment_id,
+                                reason, out_id, err);
+}
+
+enum ferr_code store_incident_note(struct store *s, int64_t id,
+                                   const char *status, const char *what,
+                                   struct ferr *err)
+{
+    enum ferr_code rc = need(what, "incident note", err);
+
+    if (rc)
+        return rc;
+    return s->be->incident_note(s->db, id, status, what, err);
+}
+
+enum ferr_code store_incident_get(struct store *s, int64_t id, json_t **out,
+                                  struct ferr *err)
+{
+    *out = NULL;
+    return s->be->incident_get(s->db, id, out, err);
+}
+
+enum ferr_code store_incident_list(struct store *s, int64_t repo_id,
+                                   size_t limit, json_t **out,
+                                   struct ferr *err)
+{
+    *out = NULL;
+    if (limit == 0 || limit > LIST_LIMIT_MAX)
+        limit = LIST_LIMIT_MAX;
+    return s->be->incident_list(s->db, repo_id, limit, out, err);
+}
+
+enum ferr_code store_outbox_add(struct store *s, const char *level,
+                                const char *kind, const char *dedup_key,
+                                json_t *payload, struct ferr *err)
+{
+    char *text;
+    enum ferr_code rc = need(level, "alert level", err);
+
+    if (!rc)
+        rc = need(kind, "alert kind", err);
+    if (rc)
+        return rc;
+    text = json_dumps(payload ? payload : json_object(), JSON_COMPACT);
+    rc = s->be->outbox_add(s->db, level, kind, dedup_key, text ? text : "{}",
+                           err);
+    free(text);
+    return rc;
+}
+
+enum ferr_code store_outbox_list(struct store *s, size_t limit, json_t **out,
+                                 struct ferr *err)
+{
+    *out = NULL;
+    if (limit == 0 || limit > LIST_LIMIT_MAX)
+        limit = LIST_LIMIT_MAX;
+    return s->be->outbox_list(s->db, limit, out, err);
+}

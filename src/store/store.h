@@ -15,6 +15,7 @@
 #ifndef FERRY_STORE_STORE_H
 #define FERRY_STORE_STORE_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -444,5 +445,101 @@ enum ferr_code store_audit_add(struct store *s, int64_t token_id,
 enum ferr_code store_audit_list(struct store *s, size_t limit,
                                 struct store_audit **out, size_t *out_n,
                                 struct ferr *err) FERR_MUST_CHECK;
+
+/* ---------- continuous delivery ----------
+ * Environments, deployments with their phases and approvals, incidents
+ * and the notification outbox.  Rows come out as JSON objects in the
+ * API's shapes (times RFC 3339, UTC; null when unset): the server hands
+ * them out as they are.  Times going in are ms since the epoch. */
+
+/**
+ * Create or replace the protection rules of environment @name of repo
+ * @repo_id (@rules: a JSON object the server has validated; borrowed).
+ * *@out_id gets its id.  Errors: FERR_NOTFOUND (no such repo), FERR_IO.
+ */
+enum ferr_code store_env_put(struct store *s, int64_t repo_id,
+                             const char *name, json_t *rules, int64_t *out_id,
+                             struct ferr *err) FERR_MUST_CHECK;
+/** {"id","repo","name","rules":{…},"locked":"why"|null,"created_at",
+ *  "updated_at"} in *@out (a new reference).  FERR_NOTFOUND
+ *  "environment 'x' not found". */
+enum ferr_code store_env_get(struct store *s, int64_t repo_id,
+                             const char *name, json_t **out,
+                             struct ferr *err) FERR_MUST_CHECK;
+/** Every environment of @repo_id (0: of every repo), as an array. */
+enum ferr_code store_env_list(struct store *s, int64_t repo_id, json_t **out,
+                              struct ferr *err) FERR_MUST_CHECK;
+/** Lock environment @env_id with @reason (an escalated rollback), or
+ *  unlock it (@reason NULL). */
+enum ferr_code store_env_lock(struct store *s, int64_t env_id,
+                              const char *reason,
+                              struct ferr *err) FERR_MUST_CHECK;
+
+/**
+ * A new deployment record from @in (borrowed): "repo_id" and
+ * "environment" and "status" are required; "kind" ("deploy" or
+ * "rollback"), "run_id", "attempt", "job", "sha", "ref", "actor", "url",
+ * "version", "strategy" optional.  Created now.
+ * Errors: FERR_INVALID (a required field missing), FERR_NOTFOUND.
+ */
+enum ferr_code store_deploy_create(struct store *s, json_t *in,
+                                   int64_t *out_id,
+                                   struct ferr *err) FERR_MUST_CHECK;
+/**
+ * Change the fields of deployment @id present in @set (borrowed):
+ * strings "status", "reason", "version", "strategy", "approved_by",
+ * "release_tag", "url"; integers (ms) "approved_at", "started_at",
+ * "finished_at".  Others are ignored.  FERR_NOTFOUND when @id is not a
+ * deployment.
+ */
+enum ferr_code store_deploy_update(struct store *s, int64_t id, json_t *set,
+                                   struct ferr *err) FERR_MUST_CHECK;
+/** Append @phase (a JSON object, borrowed) to deployment @id's phases. */
+enum ferr_code store_deploy_phase(struct store *s, int64_t id, json_t *phase,
+                                  struct ferr *err) FERR_MUST_CHECK;
+/** Deployment @id with its phases and approvals. */
+enum ferr_code store_deploy_get(struct store *s, int64_t id, json_t **out,
+                                struct ferr *err) FERR_MUST_CHECK;
+/** The newest deployments first (at most @limit, 1..200), filtered by
+ *  repo (0: any), environment and status (NULL: any). */
+enum ferr_code store_deploy_list(struct store *s, int64_t repo_id,
+                                 const char *environment, const char *status,
+                                 size_t limit, json_t **out,
+                                 struct ferr *err) FERR_MUST_CHECK;
+/** Record @user's @decision ("approved" or "rejected") on deployment
+ *  @deployment_id. */
+enum ferr_code store_approval_add(struct store *s, int64_t deployment_id,
+                                  int64_t token_id, const char *user,
+                                  const char *decision, const char *comment,
+                                  struct ferr *err) FERR_MUST_CHECK;
+
+/** Open an incident on @environment of @repo_id (status "open", its
+ *  timeline starting with @reason). */
+enum ferr_code store_incident_open(struct store *s, int64_t repo_id,
+                                   const char *environment,
+                                   int64_t deployment_id, const char *reason,
+                                   int64_t *out_id,
+                                   struct ferr *err) FERR_MUST_CHECK;
+/** Append @what to incident @id's timeline, and set its status when
+ *  @status is not NULL ("resolved" also stamps resolved_at). */
+enum ferr_code store_incident_note(struct store *s, int64_t id,
+                                   const char *status, const char *what,
+                                   struct ferr *err) FERR_MUST_CHECK;
+enum ferr_code store_incident_get(struct store *s, int64_t id, json_t **out,
+                                  struct ferr *err) FERR_MUST_CHECK;
+enum ferr_code store_incident_list(struct store *s, int64_t repo_id,
+                                   size_t limit, json_t **out,
+                                   struct ferr *err) FERR_MUST_CHECK;
+
+/** Queue a notification (@level info|warning|error|critical, @kind like
+ *  "deployment.failed", @dedup_key may be NULL, @payload borrowed) in
+ *  the outbox; the notifier delivers it. */
+enum ferr_code store_outbox_add(struct store *s, const char *level,
+                                const char *kind, const char *dedup_key,
+                                json_t *payload,
+                                struct ferr *err) FERR_MUST_CHECK;
+/** The newest outbox entries first, at most @limit. */
+enum ferr_code store_outbox_list(struct store *s, size_t limit, json_t **out,
+                                 struct ferr *err) FERR_MUST_CHECK;
 
 #endif

@@ -147,6 +147,70 @@ static const char *const migrations[] = {
     " target TEXT NOT NULL DEFAULT '',"
     " detail TEXT NOT NULL DEFAULT '',"
     " created_at INTEGER NOT NULL);",
+    /* 2: continuous delivery */
+    "CREATE TABLE environments ("
+    " id INTEGER PRIMARY KEY,"
+    " repo_id INTEGER NOT NULL REFERENCES repos(id) ON DELETE CASCADE,"
+    " name TEXT NOT NULL,"
+    " rules TEXT NOT NULL DEFAULT '{}',"
+    " locked TEXT,"
+    " created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL,"
+    " UNIQUE (repo_id, name));"
+    "CREATE TABLE deployments ("
+    " id INTEGER PRIMARY KEY,"
+    " repo_id INTEGER NOT NULL REFERENCES repos(id) ON DELETE CASCADE,"
+    " environment TEXT NOT NULL,"
+    " kind TEXT NOT NULL DEFAULT 'deploy',"
+    " run_id INTEGER,"
+    " attempt INTEGER,"
+    " job_key TEXT,"
+    " sha TEXT,"
+    " ref TEXT,"
+    " actor TEXT,"
+    " version TEXT,"
+    " strategy TEXT,"
+    " status TEXT NOT NULL,"
+    " reason TEXT,"
+    " approved_by TEXT,"
+    " release_tag TEXT,"
+    " url TEXT,"
+    " phases TEXT NOT NULL DEFAULT '[]',"
+    " created_at INTEGER NOT NULL,"
+    " approved_at INTEGER NOT NULL DEFAULT 0,"
+    " started_at INTEGER NOT NULL DEFAULT 0,"
+    " finished_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX deployments_by_env ON deployments"
+    " (repo_id, environment, id);"
+    "CREATE TABLE approvals ("
+    " id INTEGER PRIMARY KEY,"
+    " deployment_id INTEGER NOT NULL"
+    "  REFERENCES deployments(id) ON DELETE CASCADE,"
+    " token_id INTEGER NOT NULL DEFAULT 0,"
+    " user TEXT NOT NULL DEFAULT '',"
+    " decision TEXT NOT NULL,"
+    " comment TEXT NOT NULL DEFAULT '',"
+    " created_at INTEGER NOT NULL);"
+    "CREATE TABLE incidents ("
+    " id INTEGER PRIMARY KEY,"
+    " repo_id INTEGER NOT NULL REFERENCES repos(id) ON DELETE CASCADE,"
+    " environment TEXT NOT NULL,"
+    " deployment_id INTEGER,"
+    " status TEXT NOT NULL,"
+    " reason TEXT NOT NULL DEFAULT '',"
+    " timeline TEXT NOT NULL DEFAULT '[]',"
+    " opened_at INTEGER NOT NULL,"
+    " resolved_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE outbox ("
+    " id INTEGER PRIMARY KEY,"
+    " level TEXT NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " dedup_key TEXT NOT NULL DEFAULT '',"
+    " payload TEXT NOT NULL DEFAULT '{}',"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_at INTEGER NOT NULL DEFAULT 0,"
+    " delivered_at INTEGER NOT NULL DEFAULT 0,"
+    " created_at INTEGER NOT NULL);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -171,6 +235,34 @@ _Static_assert(SCHEMA_VERSION == STORE_SQLITE_SCHEMA_VERSION,
     "id, run_id, attempt, job_key, name, matrix, status, conclusion,"          \
     " reason, outputs, log_path, started_at, finished_at"
 #define UNFINISHED "status <> 'completed'"
+/* RFC 3339 (UTC, seconds) from ms since the epoch; NULL for 0 */
+#define TS(col)                                                                \
+    "CASE WHEN " col " > 0 THEN strftime('%Y-%m-%dT%H:%M:%SZ', " col           \
+    " / 1000, 'unixepoch') END"
+#define ENV_JSON                                                               \
+    "json_object('id', e.id, 'repo', p.name, 'name', e.name, 'rules',"         \
+    " json(e.rules), 'locked', e.locked, 'created_at', " TS("e.created_at")   \
+    ", 'updated_at', " TS("e.updated_at") ")"
+#define ENV_FROM " FROM environments e JOIN repos p ON p.id = e.repo_id"
+#define DEPLOY_JSON                                                            \
+    "json_object('id', d.id, 'repo', p.name, 'environment', d.environment,"    \
+    " 'kind', d.kind, 'run_id', d.run_id, 'attempt', d.attempt, 'job',"        \
+    " d.job_key, 'sha', d.sha, 'ref', d.ref, 'actor', d.actor, 'version',"     \
+    " d.version, 'strategy', d.strategy, 'status', d.status, 'reason',"       \
+    " d.reason, 'approved_by', d.approved_by, 'release_tag', d.release_tag,"   \
+    " 'url', d.url, 'phases', json(d.phases), 'approvals', (SELECT"            \
+    " json_group_array(json_object('user', a.user, 'decision', a.decision,"    \
+    " 'comment', a.comment, 'at', " TS("a.created_at") ")) FROM approvals a"  \
+    " WHERE a.deployment_id = d.id), 'created_at', " TS("d.created_at")       \
+    ", 'approved_at', " TS("d.approved_at") ", 'started_at', "                \
+    TS("d.started_at") ", 'finished_at', " TS("d.finished_at") ")"
+#define DEPLOY_FROM " FROM deployments d JOIN repos p ON p.id = d.repo_id"
+#define INCIDENT_JSON                                                          \
+    "json_object('id', i.id, 'repo', p.name, 'environment', i.environment,"    \
+    " 'deployment_id', i.deployment_id, 'status', i.status, 'reason',"         \
+    " i.reason, 'timeline', json(i.timeline), 'opened_at', "                  \
+    TS("i.opened_at") ", 'resolved_at', " TS("i.resolved_at") ")"
+#define INCIDENT_FROM " FROM incidents i JOIN repos p ON p.id = i.repo_id"
 
 /* X(id, sql): every fixed statement, prepared on first use */
 #define STATEMENTS(X)                                                          \
@@ -312,7 +404,66 @@ _Static_assert(SCHEMA_VERSION == STORE_SQLITE_SCHEMA_VERSION,
                  " created_at) VALUES (?1, ?2, COALESCE(?3, ''),"              \
                  " COALESCE(?4, ''), ?5)")                                     \
     X(AUDIT_LIST, "SELECT id, token_id, action, target, detail,"               \
-                  " created_at FROM audit ORDER BY id DESC LIMIT ?1")
+                  " created_at FROM audit ORDER BY id DESC LIMIT ?1")          \
+    X(ENV_PUT, "INSERT INTO environments (repo_id, name, rules, created_at,"   \
+               " updated_at) VALUES (?1, ?2, ?3, ?4, ?4)"                      \
+               " ON CONFLICT (repo_id, name) DO UPDATE SET"                    \
+               " rules = excluded.rules, updated_at = excluded.updated_at"     \
+               " RETURNING id")                                                \
+    X(ENV_GET, "SELECT " ENV_JSON ENV_FROM                                     \
+               " WHERE e.repo_id = ?1 AND e.name = ?2")                        \
+    X(ENV_LIST, "SELECT " ENV_JSON ENV_FROM                                    \
+                " WHERE ?1 = 0 OR e.repo_id = ?1 ORDER BY p.name, e.name")    \
+    X(ENV_LOCK, "UPDATE environments SET locked = ?2, updated_at = ?3"         \
+                " WHERE id = ?1")                                              \
+    X(DEPLOY_ADD, "INSERT INTO deployments (repo_id, environment, kind,"       \
+                  " run_id, attempt, job_key, sha, ref, actor, status, url,"   \
+                  " version, strategy, created_at) VALUES (?1, ?2,"            \
+                  " COALESCE(?3, 'deploy'), ?4, ?5, ?6, ?7, ?8, ?9, ?10,"      \
+                  " ?11, ?12, ?13, ?14)")                                      \
+    X(DEPLOY_SET, "UPDATE deployments SET status = COALESCE(?2, status),"      \
+                  " reason = COALESCE(?3, reason),"                            \
+                  " version = COALESCE(?4, version),"                          \
+                  " strategy = COALESCE(?5, strategy),"                        \
+                  " approved_by = COALESCE(?6, approved_by),"                  \
+                  " release_tag = COALESCE(?7, release_tag),"                  \
+                  " url = COALESCE(?8, url),"                                  \
+                  " approved_at = COALESCE(?9, approved_at),"                  \
+                  " started_at = COALESCE(?10, started_at),"                   \
+                  " finished_at = COALESCE(?11, finished_at) WHERE id = ?1")  \
+    X(DEPLOY_PHASE, "UPDATE deployments SET phases ="                          \
+                    " json_insert(phases, '$[#]', json(?2)) WHERE id = ?1")   \
+    X(DEPLOY_GET, "SELECT " DEPLOY_JSON DEPLOY_FROM " WHERE d.id = ?1")        \
+    X(DEPLOY_LIST, "SELECT " DEPLOY_JSON DEPLOY_FROM                           \
+                   " WHERE (?1 = 0 OR d.repo_id = ?1)"                         \
+                   " AND (?2 IS NULL OR d.environment = ?2)"                   \
+                   " AND (?3 IS NULL OR d.status = ?3)"                        \
+                   " ORDER BY d.id DESC LIMIT ?4")                             \
+    X(APPROVAL_ADD, "INSERT INTO approvals (deployment_id, token_id, user,"    \
+                    " decision, comment, created_at)"                          \
+                    " VALUES (?1, ?2, ?3, ?4, COALESCE(?5, ''), ?6)")          \
+    X(INCIDENT_ADD, "INSERT INTO incidents (repo_id, environment,"             \
+                    " deployment_id, status, reason, timeline, opened_at)"     \
+                    " VALUES (?1, ?2, ?3, 'open', COALESCE(?4, ''),"           \
+                    " json_array(json_object('at', " TS("?5") ", 'what',"      \
+                    " ?4)), ?5)")                                              \
+    X(INCIDENT_NOTE, "UPDATE incidents SET"                                    \
+                     " status = COALESCE(?2, status),"                         \
+                     " resolved_at = CASE WHEN ?2 = 'resolved' THEN ?4"        \
+                     " ELSE resolved_at END, timeline = json_insert(timeline," \
+                     " '$[#]', json_object('at', " TS("?4") ", 'what', ?3))"   \
+                     " WHERE id = ?1")                                         \
+    X(INCIDENT_GET, "SELECT " INCIDENT_JSON INCIDENT_FROM " WHERE i.id = ?1")  \
+    X(INCIDENT_LIST, "SELECT " INCIDENT_JSON INCIDENT_FROM                     \
+                     " WHERE ?1 = 0 OR i.repo_id = ?1"                         \
+                     " ORDER BY i.id DESC LIMIT ?2")                           \
+    X(OUTBOX_ADD, "INSERT INTO outbox (level, kind, dedup_key, payload,"       \
+                  " created_at) VALUES (?1, ?2, COALESCE(?3, ''), ?4, ?5)")    \
+    X(OUTBOX_LIST, "SELECT json_object('id', id, 'level', level, 'kind',"      \
+                   " kind, 'dedup_key', dedup_key, 'payload', json(payload),"  \
+                   " 'attempts', attempts, 'delivered_at', "                   \
+                   TS("delivered_at") ", 'created_at', " TS("created_at")      \
+                   ") FROM outbox ORDER BY id DESC LIMIT ?1")
 
 #define AS_ENUM(id, sql) ST_##id,
 #define AS_TEXT(id, sql) sql,
@@ -2178,6 +2329,385 @@ static enum ferr_code sq_audit_list(void *db, size_t limit,
     return rc;
 }
 
+/* ---------- continuous delivery ---------- */
+
+/* Every row of @q is one JSON text in column 0: collect them into a new
+ * array (or, with @one, the single object; FERR_NOTFOUND without a
+ * message when there is no row). */
+static enum ferr_code q_json(struct q *q, bool one, json_t **out,
+                             const char *what, struct ferr *err)
+{
+    json_t *arr = json_array();
+    int src;
+
+    *out = NULL;
+    while ((src = q_step(q)) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(q->st, 0);
+        json_t *v = t ? json_loads(t, 0, NULL) : NULL;
+
+        if (!v) {
+            json_decref(arr);
+            return ferr_set(err, FERR_PARSE, NULL, "store: %s: bad row",
+                            what);
+        }
+        json_array_append_new(arr, v);
+    }
+    if (src != SQLITE_DONE) {
+        json_decref(arr);
+        return fail(q->d, src, err, what);
+    }
+    if (!one) {
+        *out = arr;
+        return FERR_OK;
+    }
+    if (json_array_size(arr) == 0) {
+        json_decref(arr);
+        return FERR_NOTFOUND;
+    }
+    *out = json_incref(json_array_get(arr, 0));
+    json_decref(arr);
+    return FERR_OK;
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+/* Bind integer field @k of @o, or NULL when absent. */
+static void q_jint(struct q *q, json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+
+    if (json_is_integer(v))
+        q_i64(q, json_integer_value(v));
+    else
+        q_text(q, NULL);
+}
+
+static enum ferr_code sq_env_put(void *db, int64_t repo_id, const char *name,
+                                 const char *rules, int64_t *out_id,
+                                 struct ferr *err)
+{
+    struct sdb *d = db;
+    struct q q;
+    enum ferr_code rc = q_begin(d, ST_ENV_PUT, &q, err);
+    int src;
+
+    if (rc)
+        return rc;
+    q_i64(&q, repo_id);
+    q_text(&q, name);
+    q_text(&q, rules);
+    q_i64(&q, now_ms());
+    src = q_step(&q);
+    if (src == SQLITE_ROW)
+        *out_id = col_i64(q.st, 0);
+    else
+        rc = fail(d, src, err, "put environment");
+    q_end(&q);
+    return rc;
+}
+
+static enum ferr_code sq_env_get(void *db, int64_t repo_id, const char *name,
+                                 json_t **out, struct ferr *err)
+{
+    struct q q;
+    enum ferr_code rc = q_begin(db, ST_ENV_GET, &q, err);
+
+    if (!rc) {
+        q_i64(&q, repo_id);
+        q_text(&q, name);
+        rc = q_json(&q, true, out, "get environment", err);
+        if (rc == FERR_NOTFOUND)
+            rc = ferr_set(err, rc, NULL, "environment '%s' not found", name);
+    }
+    q_end(&q);
+    return rc;
+}
+
+static enum ferr_code sq_env_list(void *db, int64_t repo_id, json_t **out,
+                                  struct ferr *err)
+{
+    struct q q;
+    enum ferr_code rc = q_begin(db, ST_ENV_LIST, &q, err);
+
+    if (!rc) {
+        q_i64(&q, repo_id);
+        rc = q_json(&q, false, out, "list environments", err);
+    }
+    q_end(&q);
+    return rc;
+}
+
+static enum ferr_code sq_env_lock(void *db, int64_t env_id, const char *reason,
+                                  struct ferr *err)
+{
+    struct sdb *d = db;
+    struct q q;
+    enum ferr_code rc = q_begin(d, ST_ENV_LOCK, &q, err);
+
+    if (!rc) {
+        q_i64(&q, env_id);
+        q_text(&q, reason);
+        q_i64(&q, now_ms());
+        rc = q_exec(&q, "lock environment", err);
+    }
+    q_end(&q);
+    if (!rc && sqlite3_changes(d->db) == 0)
+        rc = ferr_set(err, FERR_NOTFOUND, NULL,
+                      "environment %" PRId64 " not found", env_id);
+    return rc;
+}
+
+static enum ferr_code sq_deploy_add(void *db, json_t *in, int64_t *out_id,
+                                    struct ferr *err)
+{
+    struct sdb *d = db;
+    struct q q;
+    enum ferr_code rc = q_begin(d, ST_DEPLOY_ADD, &q, err);
+
+    if (rc)
+        return rc;
+    q_jint(&q, in, "repo_id");
+    q_text(&q, jstr(in, "environment"));
+    q_text(&q, jstr(in, "kind"));
+    q_jint(&q, in, "run_id");
+    q_jint(&q, in, "attempt");
+    q_text(&q, jstr(in, "job"));
+    q_text(&q, jstr(in, "sha"));
+    q_text(&q, jstr(in, "ref"));
+    q_text(&q, jstr(in, "actor"));
+    q_text(&q, jstr(in, "status"));
+    q_text(&q, jstr(in, "url"));
+    q_text(&q, jstr(in, "version"));
+    q_text(&q, jstr(in, "strategy"));
+    q_i64(&q, now_ms());
+    rc = q_exec(&q, "insert deployment", err);
+    if (!rc)
+        *out_id = sqlite3_last_insert_rowid(d->db);
+    q_end(&q);
+    return rc;
+}
+
+static enum ferr_code sq_deploy_set(void *db, int64_t id, json_t *set,
+                                    struct ferr *err)
+{
+    struct sdb *d = db;
+    struct q q;
+    enum ferr_code rc = q_begin(d, ST_DEPLOY_SET, &q, err);
+
+    if (rc)
+        return rc;
+    q_i64(&q, id);
+    q_text(&q, jstr(set, "status"));
+    q_text(&q, jstr(set, "reason"));
+    q_text(&q, jstr(set, "version"));
+    q_text(&q, jstr(set, "strategy"));
+    q_text(&q, jstr(set, "approved_by"));
+    q_text(&q, jstr(set, "release_tag"));
+    q_text(&q, jstr(set, "url"));
+    q_jint(&q, set, "approved_at");
+    q_jint(&q, set, "started_at");
+    q_jint(&q, set, "finished_at");
+    rc = q_exec(&q, "update deployment", err);
+    q_end(&q);
+    if (!rc && sqlite3_changes(d->db) == 0)
+        rc = ferr_set(err, FERR_NOTFOUND, NULL,
+                      "deployment %" PRId64 " not found", id);
+    return rc;
+}
+
+static enum ferr_code sq_deploy_phase(void *db, int64_t id, const char *phase,
+                                      struct ferr *err)
+{
+    struct sdb *d = db;
+    struct q q;
+    enum ferr_code rc = q_begin(d, ST_DEPLOY_PHASE, &q, err);
+
+    if (!rc) {
+        q_i64(&q, id);
+        q_text(&q, phase);
+        rc = q_exec(&q, "add deployment phase", err);
+    }
+    q_end(&q);
+    if (!rc && sqlite3_changes(d->db) == 0)
+        rc = ferr_set(err, FERR_NOTFOUND, NULL,
+                      "deployment %" PRId64 " not found", id);
+    return rc;
+}
+
+static enum ferr_code sq_deploy_get(void *db, int64_t id, json_t **out,
+                                    struct ferr *err)
+{
+    struct q q;
+    enum ferr_code rc = q_begin(db, ST_DEPLOY_GET, &q, err);
+
+    if (!rc) {
+        q_i64(&q, id);
+        rc = q_json(&q, true, out, "get deployment", err);
+        if (rc == FERR_NOTFOUND)
+            rc = ferr_set(err, rc, NULL, "deployment %" PRId64 " not found",
+                          id);
+    }
+    q_end(&q);
+    return rc;
+}
+
+static enum ferr_code sq_deploy_list(void *db, int64_t repo_id,
+                                     const char *environment,
+                                     const char *status, size_t limit,
+                                     json_t **out, struct ferr *err)
+{
+    struct q q;
+    enum ferr_code rc = q_begin(db, ST_DEPLOY_LIST, &q, err);
+
+    if (!rc) {
+        q_i64(&q, repo_id);
+        q_text(&q, environment);
+        q_text(&q, status);
+        q_i64(&q, sql_limit(limit));
+        rc = q_json(&q, false, out, "list deployments", err);
+    }
+    q_end(&q);
+    return rc;
+}
+
+static enum ferr_code sq_approval_add(void *db, int64_t deployment_id,
+                                      int64_t token_id, const char *user,
+                                      const char *decision,
+                                      const char *comment, struct ferr *err)
+{
+    struct q q;
+    enum ferr_code rc = q_begin(db, ST_APPROVAL_ADD, &q, err);
+
+    if (!rc) {
+        q_i64(&q, deployment_id);
+        q_i64(&q, token_id);
+        q_text(&q, user);
+        q_text(&q, decision);
+        q_text(&q, comment);
+        q_i64(&q, now_ms());
+        rc = q_exec(&q, "insert approval", err);
+    }
+    q_end(&q);
+    return rc;
+}
+
+static enum ferr_code sq_incident_open(void *db, int64_t repo_id,
+                                       const char *environment,
+                                       int64_t deployment_id,
+                                       const char *reason, int64_t *out_id,
+                                       struct ferr *err)
+{
+    struct sdb *d = db;
+    struct q q;
+    enum ferr_code rc = q_begin(d, ST_INCIDENT_ADD, &q, err);
+
+    if (rc)
+        return rc;
+    q_i64(&q, repo_id);
+    q_text(&q, environment);
+    if (deployment_id > 0)
+        q_i64(&q, deployment_id);
+    else
+        q_text(&q, NULL);
+    q_text(&q, reason ? reason : "");
+    q_i64(&q, now_ms());
+    rc = q_exec(&q, "open incident", err);
+    if (!rc)
+        *out_id = sqlite3_last_insert_rowid(d->db);
+    q_end(&q);
+    return rc;
+}
+
+static enum ferr_code sq_incident_note(void *db, int64_t id,
+                                       const char *status, const char *what,
+                                       struct ferr *err)
+{
+    struct sdb *d = db;
+    struct q q;
+    enum ferr_code rc = q_begin(d, ST_INCIDENT_NOTE, &q, err);
+
+    if (!rc) {
+        q_i64(&q, id);
+        q_text(&q, status);
+        q_text(&q, what);
+        q_i64(&q, now_ms());
+        rc = q_exec(&q, "note incident", err);
+    }
+    q_end(&q);
+    if (!rc && sqlite3_changes(d->db) == 0)
+        rc = ferr_set(err, FERR_NOTFOUND, NULL,
+                      "incident %" PRId64 " not found", id);
+    return rc;
+}
+
+static enum ferr_code sq_incident_get(void *db, int64_t id, json_t **out,
+                                      struct ferr *err)
+{
+    struct q q;
+    enum ferr_code rc = q_begin(db, ST_INCIDENT_GET, &q, err);
+
+    if (!rc) {
+        q_i64(&q, id);
+        rc = q_json(&q, true, out, "get incident", err);
+        if (rc == FERR_NOTFOUND)
+            rc = ferr_set(err, rc, NULL, "incident %" PRId64 " not found",
+                          id);
+    }
+    q_end(&q);
+    return rc;
+}
+
+static enum ferr_code sq_incident_list(void *db, int64_t repo_id, size_t limit,
+                                       json_t **out, struct ferr *err)
+{
+    struct q q;
+    enum ferr_code rc = q_begin(db, ST_INCIDENT_LIST, &q, err);
+
+    if (!rc) {
+        q_i64(&q, repo_id);
+        q_i64(&q, sql_limit(limit));
+        rc = q_json(&q, false, out, "list incidents", err);
+    }
+    q_end(&q);
+    return rc;
+}
+
+static enum ferr_code sq_outbox_add(void *db, const char *level,
+                                    const char *kind, const char *dedup_key,
+                                    const char *payload, struct ferr *err)
+{
+    struct q q;
+    enum ferr_code rc = q_begin(db, ST_OUTBOX_ADD, &q, err);
+
+    if (!rc) {
+        q_text(&q, level);
+        q_text(&q, kind);
+        q_text(&q, dedup_key);
+        q_text(&q, payload);
+        q_i64(&q, now_ms());
+        rc = q_exec(&q, "queue notification", err);
+    }
+    q_end(&q);
+    return rc;
+}
+
+static enum ferr_code sq_outbox_list(void *db, size_t limit, json_t **out,
+                                     struct ferr *err)
+{
+    struct q q;
+    enum ferr_code rc = q_begin(db, ST_OUTBOX_LIST, &q, err);
+
+    if (!rc) {
+        q_i64(&q, sql_limit(limit));
+        rc = q_json(&q, false, out, "list outbox", err);
+    }
+    q_end(&q);
+    return rc;
+}
+
 const struct store_backend store_sqlite_backend = {
     .name = "sqlite",
     .open = sq_open,
@@ -2225,4 +2755,20 @@ const struct store_backend store_sqlite_backend = {
     .delivery_list = sq_delivery_list,
     .audit_add = sq_audit_add,
     .audit_list = sq_audit_list,
+    .env_put = sq_env_put,
+    .env_get = sq_env_get,
+    .env_list = sq_env_list,
+    .env_lock = sq_env_lock,
+    .deploy_add = sq_deploy_add,
+    .deploy_set = sq_deploy_set,
+    .deploy_phase = sq_deploy_phase,
+    .deploy_get = sq_deploy_get,
+    .deploy_list = sq_deploy_list,
+    .approval_add = sq_approval_add,
+    .incident_open = sq_incident_open,
+    .incident_note = sq_incident_note,
+    .incident_get = sq_incident_get,
+    .incident_list = sq_incident_list,
+    .outbox_add = sq_outbox_add,
+    .outbox_list = sq_outbox_list,
 };

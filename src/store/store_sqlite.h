@@ -138,6 +138,47 @@ struct store_backend {
     enum ferr_code (*audit_list)(void *db, size_t limit,
                                  struct store_audit **out, size_t *out_n,
                                  struct ferr *err);
+
+    enum ferr_code (*env_put)(void *db, int64_t repo_id, const char *name,
+                              const char *rules, int64_t *out_id,
+                              struct ferr *err);
+    enum ferr_code (*env_get)(void *db, int64_t repo_id, const char *name,
+                              json_t **out, struct ferr *err);
+    enum ferr_code (*env_list)(void *db, int64_t repo_id, json_t **out,
+                               struct ferr *err);
+    enum ferr_code (*env_lock)(void *db, int64_t env_id, const char *reason,
+                               struct ferr *err);
+    enum ferr_code (*deploy_add)(void *db, json_t *in, int64_t *out_id,
+                                 struct ferr *err);
+    enum ferr_code (*deploy_set)(void *db, int64_t id, json_t *set,
+                                 struct ferr *err);
+    enum ferr_code (*deploy_phase)(void *db, int64_t id, const char *phase,
+                                   struct ferr *err);
+    enum ferr_code (*deploy_get)(void *db, int64_t id, json_t **out,
+                                 struct ferr *err);
+    enum ferr_code (*deploy_list)(void *db, int64_t repo_id,
+                                  const char *environment, const char *status,
+                                  size_t limit, json_t **out,
+                                  struct ferr *err);
+    enum ferr_code (*approval_add)(void *db, int64_t deployment_id,
+                                   int64_t token_id, const char *user,
+                                   const char *decision, const char *comment,
+                                   struct ferr *err);
+    enum ferr_code (*incident_open)(void *db, int64_t repo_id,
+                                    const char *environment,
+                                    int64_t deployment_id, const char *reason,
+                                    int64_t *out_id, struct ferr *err);
+    enum ferr_code (*incident_note)(void *db, int64_t id, const char *status,
+                                    const char *what, struct ferr *err);
+    enum ferr_code (*incident_get)(void *db, int64_t id, json_t **out,
+                                   struct ferr *err);
+    enum ferr_code (*incident_list)(void *db, int64_t repo_id, size_t limit,
+                                    json_t **out, struct ferr *err);
+    enum ferr_code (*outbox_add)(void *db, const char *level, const char *kind,
+                                 const char *dedup_key, const char *payload,
+                                 struct ferr *err);
+    enum ferr_code (*outbox_list)(void *db, size_t limit, json_t **out,
+                                  struct ferr *err);
 };
 
 /** The SQLite backend (WAL, synchronous=NORMAL, foreign keys on,
@@ -145,6 +186,6 @@ struct store_backend {
 extern const struct store_backend store_sqlite_backend;
 
 /** The schema version this ferry's SQLite backend migrates to. */
-#define STORE_SQLITE_SCHEMA_VERSION 1
+#define STORE_SQLITE_SCHEMA_VERSION 2
 
 #endif

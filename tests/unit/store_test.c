@@ -1544,11 +1544,135 @@ static void test_store_kill_safety(void **state)
     }
 }
 
+static void test_store_environment_put_get_lock(void **state)
+{
+    struct fx *f = *state;
+    int64_t repo = add_repo(f->s, "app");
+    int64_t id = 0;
+    int64_t id2 = 0;
+    json_t *rules = json_pack("{s:i, s:[s]}", "reviewers", 1, "branches",
+                              "main");
+    json_t *e = NULL;
+    json_t *all = NULL;
+
+    assert_int_equal(store_env_put(f->s, repo, "production", rules, &id,
+                                   fresh()),
+                     FERR_OK);
+    json_object_set_new(rules, "reviewers", json_integer(2));
+    assert_int_equal(store_env_put(f->s, repo, "production", rules, &id2,
+                                   fresh()),
+                     FERR_OK);
+    assert_int_equal(id, id2); /* replaced, same row */
+    assert_int_equal(store_env_get(f->s, repo, "production", &e, fresh()),
+                     FERR_OK);
+    assert_string_equal(json_string_value(json_object_get(e, "repo")), "app");
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(e, "rules"), "reviewers")),
+                     2);
+    assert_true(json_is_null(json_object_get(e, "locked")));
+    json_decref(e);
+    assert_int_equal(store_env_lock(f->s, id, "rollback failed", fresh()),
+                     FERR_OK);
+    assert_int_equal(store_env_get(f->s, repo, "production", &e, fresh()),
+                     FERR_OK);
+    assert_string_equal(json_string_value(json_object_get(e, "locked")),
+                        "rollback failed");
+    json_decref(e);
+    assert_int_equal(store_env_get(f->s, repo, "staging", &e, fresh()),
+                     FERR_NOTFOUND);
+    assert_null(e);
+    assert_int_equal(store_env_put(f->s, 999, "x", rules, &id, fresh()),
+                     FERR_NOTFOUND);
+    assert_int_equal(store_env_list(f->s, 0, &all, fresh()), FERR_OK);
+    assert_int_equal(json_array_size(all), 1);
+    json_decref(all);
+    json_decref(rules);
+}
+
+static void test_store_deployment_lifecycle(void **state)
+{
+    struct fx *f = *state;
+    int64_t repo = add_repo(f->s, "app");
+    int64_t id = 0;
+    int64_t inc = 0;
+    json_t *in = json_pack("{s:I, s:s, s:s, s:s, s:s}", "repo_id",
+                           (json_int_t)repo, "environment", "production",
+                           "status", "waiting", "sha", "abc123", "job",
+                           "0-cd-deploy");
+    json_t *set;
+    json_t *ph;
+    json_t *d = NULL;
+    json_t *list = NULL;
+
+    assert_int_equal(store_deploy_create(f->s, in, &id, fresh()), FERR_OK);
+    assert_true(id > 0);
+    assert_int_equal(store_approval_add(f->s, id, 3, "alice", "approved",
+                                        "looks good", fresh()),
+                     FERR_OK);
+    set = json_pack("{s:s, s:s, s:I}", "status", "success", "version", "v7",
+                    "finished_at", (json_int_t)1700000000000);
+    assert_int_equal(store_deploy_update(f->s, id, set, fresh()), FERR_OK);
+    ph = json_pack("{s:s, s:s}", "phase", "health", "status", "succeeded");
+    assert_int_equal(store_deploy_phase(f->s, id, ph, fresh()), FERR_OK);
+    assert_int_equal(store_deploy_get(f->s, id, &d, fresh()), FERR_OK);
+    assert_string_equal(json_string_value(json_object_get(d, "status")),
+                        "success");
+    assert_string_equal(json_string_value(json_object_get(d, "sha")),
+                        "abc123");
+    assert_string_equal(json_string_value(json_object_get(d, "finished_at")),
+                        "2023-11-14T22:13:20Z");
+    assert_int_equal(json_array_size(json_object_get(d, "phases")), 1);
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_array_get(json_object_get(d, "approvals"), 0), "user")),
+        "alice");
+    json_decref(d);
+    assert_int_equal(store_deploy_update(f->s, id + 100, set, fresh()),
+                     FERR_NOTFOUND);
+    assert_int_equal(store_deploy_list(f->s, repo, "production", "success", 10,
+                                       &list, fresh()),
+                     FERR_OK);
+    assert_int_equal(json_array_size(list), 1);
+    json_decref(list);
+    assert_int_equal(store_deploy_list(f->s, repo, "staging", NULL, 10, &list,
+                                       fresh()),
+                     FERR_OK);
+    assert_int_equal(json_array_size(list), 0);
+    json_decref(list);
+    /* the incident opened by a rollback, then resolved */
+    assert_int_equal(store_incident_open(f->s, repo, "production", id,
+                                         "analysis failed", &inc, fresh()),
+                     FERR_OK);
+    assert_int_equal(store_incident_note(f->s, inc, "resolved",
+                                         "previous version verified", fresh()),
+                     FERR_OK);
+    assert_int_equal(store_incident_get(f->s, inc, &d, fresh()), FERR_OK);
+    assert_string_equal(json_string_value(json_object_get(d, "status")),
+                        "resolved");
+    assert_int_equal(json_array_size(json_object_get(d, "timeline")), 2);
+    assert_true(json_is_string(json_object_get(d, "resolved_at")));
+    json_decref(d);
+    assert_int_equal(store_outbox_add(f->s, "critical", "rollback.started",
+                                      "production", in, fresh()),
+                     FERR_OK);
+    assert_int_equal(store_outbox_list(f->s, 10, &list, fresh()), FERR_OK);
+    assert_int_equal(json_array_size(list), 1);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(list, 0), "level")),
+                        "critical");
+    json_decref(list);
+    json_decref(in);
+    json_decref(set);
+    json_decref(ph);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_store_open_url_schemes),
+        T(test_store_environment_put_get_lock),
+        T(test_store_deployment_lifecycle),
         T(test_store_open_missing_dir),
         T(test_store_open_not_a_database),
         T(test_store_migrate_fresh_and_reopen),
