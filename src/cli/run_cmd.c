@@ -60,6 +60,7 @@ static void print_text(struct printer *p, const struct event *ev)
         break;
     case EV_LOG: printf("[%s]   | %.*s\n", label, SPAN_ARGS(ev->text)); break;
     case EV_SLOT_WANTED: break;
+    case EV_ENV_WANTED: break;
     case EV_ANNOTATION:
         if (ev->file)
             printf("[%s] %s: %.*s (%s:%u:%u)\n", label, ev->level,

@@ -30,6 +30,8 @@ enum action_kind action_classify(const char *uses)
         return ACTION_LOCAL;
     if (strncmp(uses, "docker://", 9) == 0)
         return ACTION_DOCKER;
+    if (named(uses, "ferry/deploy"))
+        return ACTION_FERRY;
     if (named(uses, "actions/checkout") ||
         named(uses, "actions/upload-artifact") ||
         named(uses, "actions/download-artifact") ||
@@ -45,8 +47,8 @@ const char *action_unavailable_hint(enum action_kind k)
         return "needs the container executor, which ferry does not have "
                "yet";
     return "is not available offline: ferry runs actions/checkout, "
-           "upload-artifact, download-artifact and cache itself, and local "
-           "actions; vendor this one into the repository (e.g. "
+           "upload-artifact, download-artifact and cache itself, "
+           "ferry/deploy, and local actions; vendor this one into the repository (e.g. "
            "'.github/actions/NAME' with its action.yml) and use "
            "'uses: ./.github/actions/NAME'";
 }

@@ -1,6 +1,7 @@
 /* action: what `uses:` names — ferry's built-in actions/checkout,
  * upload-artifact, download-artifact and cache (run in-process), and
- * local actions (`./path` with an action.yml: composite or node).
+ * local actions (`./path` with an action.yml: composite or node), and
+ * ferry's own process actions (ferry/deploy).
  * Remote actions are refused with a message saying how to vendor them. */
 #ifndef FERRY_ENGINE_ACTION_H
 #define FERRY_ENGINE_ACTION_H
@@ -17,6 +18,8 @@
 enum action_kind {
     ACTION_BUILTIN, /* handled by action_run_builtin */
     ACTION_LOCAL,   /* ./path: load with action_load_local */
+    ACTION_FERRY,   /* ferry/deploy@v1: ferry itself runs as the step's
+                       process (`ferry __deploy`), inputs in INPUT_* */
     ACTION_DOCKER,  /* docker://image: needs the container executor */
     ACTION_REMOTE,  /* owner/repo@ref: not available offline */
 };

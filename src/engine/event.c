@@ -43,6 +43,7 @@ static const char *type_name(enum event_kind k)
     case EV_LOG: return "log";
     case EV_ANNOTATION: return "annotation";
     case EV_SLOT_WANTED: return "slot.wanted";
+    case EV_ENV_WANTED: return "environment.wanted";
     }
     return "unknown";
 }
@@ -104,5 +105,7 @@ json_t *event_to_json(const struct event *ev)
     }
     if (ev->outputs)
         json_object_set(o, "outputs", (json_t *)ev->outputs);
+    set_str(o, "environment", ev->environment);
+    set_str(o, "env_url", ev->env_url);
     return o;
 }

@@ -21,6 +21,8 @@ enum event_kind {
     EV_LOG,        /* one masked output line */
     EV_ANNOTATION, /* ::error:: / ::warning:: / ::notice:: */
     EV_SLOT_WANTED, /* a gated run wants one more job slot */
+    EV_ENV_WANTED,  /* a gated run's job with `environment:` waits for
+                       the server's word (job_key, environment, env_url) */
 };
 
 /** Results as GitHub names them. */
@@ -59,6 +61,8 @@ struct event {
                             * EV_WORKFLOW_SKIPPED reason;
                             * *_FINISHED: a failure reason or empty */
     const json_t *outputs; /* EV_JOB_FINISHED: the job's outputs */
+    const char *environment; /* EV_ENV_WANTED: the evaluated name */
+    const char *env_url;     /* EV_ENV_WANTED: its url or NULL */
 };
 
 struct event_sink {

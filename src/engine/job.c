@@ -907,6 +907,52 @@ static enum ferr_code action_inputs(struct job *j, json_t *ctx,
     return FERR_OK;
 }
 
+/* Inputs as a process action sees them: INPUT_<NAME>, upper-cased, spaces
+ * as '_' (GitHub's JS actions' convention). */
+static json_t *input_env(json_t *inputs)
+{
+    json_t *extra = json_object();
+    const char *k;
+    json_t *v;
+
+    json_object_foreach (inputs, k, v) {
+        char *name = xasprintf("INPUT_%s", k);
+
+        for (char *p = name; *p; p++)
+            *p = *p == ' ' ? '_'
+                           : (char)((*p >= 'a' && *p <= 'z') ? *p - 32 : *p);
+        json_object_set(extra, name, v);
+        free(name);
+    }
+    return extra;
+}
+
+/* ferry/deploy: ferry itself, as the step's process. */
+static enum ferr_code use_ferry(struct job *j, struct frame *f, json_t *with,
+                                int *out_state, struct ferr *err)
+{
+    json_t *extra = input_env(with);
+    char self[4096];
+    char *argv[3];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    enum ferr_code rc;
+
+    if (n <= 0) {
+        json_decref(extra);
+        return ferr_set(err, FERR_IO, NULL,
+                        "cannot find the ferry binary: %s", strerror(errno));
+    }
+    self[n] = '\0';
+    argv[0] = self;
+    argv[1] = "__deploy";
+    argv[2] = NULL;
+    rc = spawn_step(j, f, argv, j->workspace, extra, err);
+    if (!rc)
+        *out_state = STEP_ASYNC;
+    json_decref(extra);
+    return rc;
+}
+
 static enum ferr_code use_local(struct job *j, struct frame *f, json_t *ctx,
                                 json_t *with, int *out_state, struct ferr *err)
 {
@@ -964,21 +1010,9 @@ static enum ferr_code use_local(struct job *j, struct frame *f, json_t *ctx,
         j->top = nf;
         *out_state = STEP_PUSHED; /* the caller finishes when nf does */
     } else if (strncmp(d->wa->using, "node", 4) == 0) {
-        json_t *extra = json_object();
-        const char *k;
-        json_t *v;
+        json_t *extra = input_env(inputs);
         char *argv[3];
 
-        json_object_foreach (inputs, k, v) {
-            char *name = xasprintf("INPUT_%s", k);
-
-            for (char *p = name; *p; p++)
-                *p = *p == ' '
-                         ? '_'
-                         : (char)((*p >= 'a' && *p <= 'z') ? *p - 32 : *p);
-            json_object_set(extra, name, v);
-            free(name);
-        }
         argv[0] = "node";
         argv[1] = xasprintf("%s/%s", d->dir, d->wa->main ? d->wa->main : "");
         argv[2] = NULL;
@@ -1019,6 +1053,9 @@ static enum ferr_code run_uses(struct job *j, struct frame *f, json_t *ctx,
         goto done;
     if (kind == ACTION_LOCAL) {
         rc = use_local(j, f, ctx, with, out_state, err);
+    } else if (kind == ACTION_FERRY) {
+        if (!j->host->dry_run)
+            rc = use_ferry(j, f, with, out_state, err);
     } else if (kind == ACTION_BUILTIN) {
         struct action_call c;
 
@@ -1527,6 +1564,24 @@ static enum ferr_code prepare(struct job *j, struct ferr *err)
         rc = eval_env(j, ctx, wj->env, j->env, err);
         json_decref(ctx);
     }
+    if (!rc && j->spec.env) {
+        /* what the server grants wins over the workflow's env; its
+         * tokens are never shown */
+        const char *k;
+        json_t *v;
+
+        json_object_foreach (j->spec.env, k, v) {
+            const char *sv = json_string_value(v);
+
+            if (!sv)
+                continue;
+            json_object_set(j->env, k, v);
+            if (strlen(k) > 6 && strcmp(k + strlen(k) - 6, "_TOKEN") == 0 &&
+                mask_add(j->host->mask, span_cstr(sv)))
+                rc = ferr_set(err, FERR_LIMIT, NULL,
+                              "too many masked values");
+        }
+    }
     if (!rc && wj->timeout_minutes) {
         ctx = contexts(j, j->top, NULL);
         rc = minutes_of(j, ctx, wj->timeout_minutes, &minutes, err);
@@ -1656,6 +1711,7 @@ void job_free(struct job *j)
     json_decref(j->spec.matrix);
     json_decref(j->spec.strategy);
     json_decref(j->spec.needs);
+    json_decref(j->spec.env);
     free(j->dir);
     free(j->workspace);
     free(j->temp);

@@ -45,6 +45,9 @@ struct job_spec {
     json_t *matrix;           /* matrix context or NULL */
     json_t *strategy;         /* strategy context */
     json_t *needs;            /* needs context */
+    json_t *env;              /* variables the server adds (environment
+                                 grants: FERRY_DEPLOYMENT, …) or NULL;
+                                 values of *_TOKEN are masked */
 };
 
 /**

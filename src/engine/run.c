@@ -38,6 +38,10 @@ struct inst {
     enum result res;    /* the result when it never got a job */
     char *group;        /* concurrency group or NULL */
     bool cancel_in_progress;
+    /* gated runs: a job with `environment:` waits for the server */
+    enum { ENV_NONE, ENV_ASKED, ENV_GRANTED } env_state;
+    char *env_key;   /* the instance key the server answers to */
+    json_t *env_grant; /* variables granted, until the job adopts them */
 };
 
 struct tmpl {
@@ -105,6 +109,8 @@ struct run {
     struct artifact_store *store;
     unsigned credits; /* gated runs: job slots granted, not yet used */
     bool wanted;      /* gated runs: a slot was asked for */
+    struct buf gate_msg; /* gated runs: a JSON line being read */
+    bool in_msg;         /* … between its '{' and its '\n' */
     char *home;
     bool own_home;
     char *run_dir;
@@ -722,6 +728,8 @@ static bool start_inst(struct inst *in)
     spec.matrix = cell ? json_incref(cell) : NULL;
     spec.strategy = strategy;
     spec.needs = needs;
+    spec.env = in->env_grant; /* the job adopts it */
+    in->env_grant = NULL;
     in->job = job_new(&r->host, &spec, on_job_done, in);
     json_decref(ctx);
     if (!in->job) {
@@ -897,16 +905,153 @@ static void want_slot(struct run *r)
     event_emit(&r->opts->sink, &ev);
 }
 
+/* The environment of @in's job, evaluated: *@out_name (NULL when it
+ * evaluates to nothing) and *@out_url, both the caller's. */
+static enum ferr_code eval_environment(struct inst *in, char **out_name,
+                                       char **out_url, struct ferr *err)
+{
+    struct tmpl *t = in->t;
+    const struct node *n = t->wj->environment;
+    const struct node *nn = n->kind == NODE_MAP ? node_get(n, "name", NULL) : n;
+    const struct node *un = n->kind == NODE_MAP ? node_get(n, "url", NULL)
+                                                : NULL;
+    json_t *cell = t->cells ? json_array_get(t->cells, in->index) : NULL;
+    json_t *needs = needs_ctx(t);
+    json_t *ctx = tmpl_ctx(t, needs);
+    struct expr_env e;
+    struct buf b;
+    enum ferr_code rc = FERR_OK;
+
+    *out_name = NULL;
+    *out_url = NULL;
+    json_object_set_new(ctx, "matrix",
+                        cell ? json_incref(cell) : json_object());
+    expr_env_of(&e, ctx, EXPR_OK);
+    buf_init(&b, LIM_NAME * 4);
+    if (nn && nn->kind == NODE_SCALAR)
+        rc = expr_interp(&e, span_of(nn->str, nn->len), &nn->pos, &b, err);
+    if (!rc && b.len)
+        *out_name = xstrndup(buf_cstr(&b), b.len);
+    buf_release(&b);
+    buf_init(&b, LIM_URL);
+    if (!rc && un && un->kind == NODE_SCALAR)
+        rc = expr_interp(&e, span_of(un->str, un->len), &un->pos, &b, err);
+    if (!rc && b.len)
+        *out_url = xstrndup(buf_cstr(&b), b.len);
+    buf_release(&b);
+    if (rc) {
+        free(*out_name);
+        *out_name = NULL;
+        ferr_prefix(err, "environment");
+    }
+    json_decref(ctx);
+    json_decref(needs);
+    return rc;
+}
+
+/* A gated run's job with `environment:` asks the server first (which
+ * checks the environment's rules, waits for approvals and takes its
+ * lock): 1 go on, 0 wait, -1 the job ended. */
+static int env_ready(struct inst *in)
+{
+    struct tmpl *t = in->t;
+    struct run *r = t->r;
+    struct event ev;
+    struct ferr err;
+    char *name = NULL;
+    char *url = NULL;
+    char msg[1200];
+
+    if (!r->opts->gated || !t->wj->environment || in->env_state == ENV_GRANTED)
+        return 1;
+    if (in->env_state == ENV_ASKED)
+        return 0;
+    ferr_clear(&err);
+    if (eval_environment(in, &name, &url, &err)) {
+        end_unstarted(in, RES_FAILURE, ferr_format(&err, msg, sizeof(msg)));
+        return -1;
+    }
+    if (!name) {
+        free(url);
+        return 1; /* an empty environment is none, as on GitHub */
+    }
+    in->env_state = ENV_ASKED;
+    in->env_key = inst_key(t, (long)in->index);
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = EV_ENV_WANTED;
+    ev.run_id = r->run_id;
+    ev.workflow = t->pw->wf->name ? t->pw->wf->name : t->pw->display_path;
+    ev.workflow_file = t->pw->display_path;
+    ev.job_id = t->wj->id;
+    ev.job_key = in->env_key;
+    ev.step = -1;
+    ev.environment = name;
+    ev.env_url = url;
+    event_emit(&r->opts->sink, &ev);
+    free(name);
+    free(url);
+    return 0;
+}
+
+/* The server's word on a job's environment:
+ * {"job":KEY,"environment":"granted","env":{…}} or
+ * {"job":KEY,"environment":"denied","reason":"approval timed out"}. */
+static void on_gate_msg(struct run *r, const char *text, size_t len)
+{
+    json_t *m = json_loadb(text, len, 0, NULL);
+    const char *key = json_string_value(json_object_get(m, "job"));
+    const char *word = json_string_value(json_object_get(m, "environment"));
+
+    for (size_t w = 0; key && word && w < r->plan->n; w++)
+        for (size_t i = 0; i < r->ntmpls[w]; i++)
+            for (size_t k = 0; k < r->tmpls[w][i].ninst; k++) {
+                struct inst *in = &r->tmpls[w][i].insts[k];
+                const char *why;
+
+                if (in->env_state != ENV_ASKED || in->started ||
+                    strcmp(in->env_key, key) != 0)
+                    continue;
+                if (strcmp(word, "granted") == 0) {
+                    json_t *env = json_object_get(m, "env");
+
+                    in->env_state = ENV_GRANTED;
+                    in->env_grant = json_is_object(env) ? json_incref(env)
+                                                         : NULL;
+                } else {
+                    why = json_string_value(json_object_get(m, "reason"));
+                    end_unstarted(in, RES_FAILURE,
+                                  why ? why : "the deployment was refused");
+                }
+            }
+    json_decref(m);
+}
+
 static void on_gate(struct loop *l, int fd, unsigned events, void *ud)
 {
     struct run *r = ud;
-    char b[64];
+    char b[4096];
     ssize_t n;
 
     (void)events;
+    /* '+' is one job slot; '{' starts a JSON line for one job */
     while ((n = read(fd, b, sizeof(b))) > 0) {
-        r->credits += (unsigned)n;
-        r->wanted = false;
+        for (ssize_t i = 0; i < n; i++) {
+            if (r->in_msg) {
+                if (b[i] == '\n') {
+                    on_gate_msg(r, r->gate_msg.p, r->gate_msg.len);
+                    buf_reset(&r->gate_msg);
+                    r->in_msg = false;
+                } else if (buf_add(&r->gate_msg, &b[i], 1)) {
+                    buf_reset(&r->gate_msg); /* too long: dropped */
+                    r->in_msg = false;
+                }
+            } else if (b[i] == '{') {
+                r->in_msg = buf_add(&r->gate_msg, "{", 1) == FERR_OK;
+            } else {
+                r->credits++;
+                r->wanted = false;
+            }
+        }
     }
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
         loop_del_fd(l, fd); /* the server is gone: what runs, finishes */
@@ -952,6 +1097,11 @@ static void schedule(struct run *r)
                     if (r->running >= r->slots ||
                         (t->max_parallel && t->running >= t->max_parallel))
                         break;
+                    switch (env_ready(in)) {
+                    case 0: continue;
+                    case -1: progress = true; continue;
+                    default: break;
+                    }
                     if (r->opts->gated && r->credits == 0) {
                         want_slot(r);
                         break;
@@ -1089,6 +1239,8 @@ static void free_run(struct run *r)
             for (size_t k = 0; k < t->ninst; k++) {
                 job_free(t->insts[k].job);
                 free(t->insts[k].group);
+                free(t->insts[k].env_key);
+                json_decref(t->insts[k].env_grant);
             }
             free(t->insts);
             free(t->needs);
@@ -1107,6 +1259,7 @@ static void free_run(struct run *r)
         free(r->groups[i].name);
     free(r->groups);
     free(r->children);
+    buf_release(&r->gate_msg);
     mask_free(r->mask);
     artifact_store_free(r->store);
     loop_free(r->loop);
@@ -1164,6 +1317,7 @@ enum ferr_code run_workflows(const struct run_opts *opts, struct diags *diags,
     *out_result = RES_NONE;
     memset(r, 0, sizeof(*r));
     r->opts = opts;
+    buf_init(&r->gate_msg, 1024 * 1024);
     rc = plan_build(opts, &r->plan, diags, err);
     if (rc)
         goto done;
@@ -1250,8 +1404,7 @@ enum ferr_code run_workflows(const struct run_opts *opts, struct diags *diags,
         if (n == 0)
             break;
     }
-    while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
-        ;
+    proc_wait_children();
     for (size_t w = 0; w < r->plan->n; w++)
         for (size_t i = 0; i < r->ntmpls[w]; i++) {
             const struct tmpl *t = &r->tmpls[w][i];
@@ -1337,6 +1490,7 @@ enum ferr_code run_list(const struct run_opts *opts, struct diags *diags,
 
     memset(r, 0, sizeof(*r));
     r->opts = opts;
+    buf_init(&r->gate_msg, 1024 * 1024);
     rc = plan_build(opts, &r->plan, diags, err);
     if (!rc)
         rc = build_tmpls(r, err);

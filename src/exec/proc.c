@@ -472,7 +472,68 @@ static bool has_env_entry(pid_t pid, const char *tag)
     return false;
 }
 
+/* Does the environment of @pid hold an entry starting with @prefix? */
+static bool has_env_prefix(pid_t pid, const char *prefix)
+{
+    char path[64];
+    char buf[65536];
+    size_t len = strlen(prefix);
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    for (ssize_t i = 0; i < n;) {
+        size_t e = strlen(buf + i);
+
+        if (e >= len && memcmp(buf + i, prefix, len) == 0)
+            return true;
+        i += (ssize_t)e + 1;
+    }
+    return false;
+}
+
 static int kill_descendants(int sig, const char *tag);
+
+void proc_wait_children(void)
+{
+    pid_t self = getpid();
+    bool waited = true;
+
+    while (waited) {
+        struct dirent *de;
+        DIR *d = opendir("/proc");
+
+        waited = false;
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+            ;
+        if (!d)
+            return;
+        while ((de = readdir(d))) {
+            struct pinfo pi;
+            uint64_t v;
+
+            if (span_to_u64(span_cstr(de->d_name), &v) || v == 0 ||
+                v > INT32_MAX)
+                continue;
+            pi.pid = (pid_t)v;
+            if (!read_stat(de->d_name, &pi) || pi.ppid != self ||
+                (!pi.zombie && has_env_prefix(pi.pid, PROC_KEEP_ENV)))
+                continue;
+            while (waitpid(pi.pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+            waited = true;
+        }
+        closedir(d);
+    }
+}
 
 int proc_kill_descendants(int sig)
 {
@@ -555,6 +616,8 @@ static int kill_descendants(int sig, const char *tag)
         for (i = 0; i < n && qlen <= n; i++) {
             if (ps[i].ppid != parent || ps[i].pid == self)
                 continue;
+            if (!ps[i].zombie && has_env_prefix(ps[i].pid, PROC_KEEP_ENV))
+                continue; /* a deployed app's supervisor: not ours */
             queue[qlen++] = ps[i].pid;
             if (!ps[i].zombie && (!tag || has_env_entry(ps[i].pid, tag)) &&
                 kill(ps[i].pid, sig) == 0)

@@ -63,14 +63,28 @@ bool proc_group_alive(pid_t pgid);
  */
 void proc_become_subreaper(void);
 
+/** The environment entry prefix of deployed applications' supervisors
+ *  (`ferry __instance`): they outlive the run that started them, so the
+ *  descendant walks below neither signal them nor wait for them. */
+#define PROC_KEEP_ENV "FERRY_INSTANCE="
+
 /**
  * Kill every process that is a descendant of this process (walking
  * /proc), with @sig.  Used at job end so nothing is left behind even when
  * a step escaped its process group with setsid().  Returns how many were
  * signalled (zombies are skipped).  A snapshot: processes forked during
  * the walk may be missed, so callers repeat until it returns 0.
+ * Processes whose environment has PROC_KEEP_ENV, and what is below them,
+ * are left alone.
  */
 int proc_kill_descendants(int sig);
+
+/**
+ * Reap every child of this process, blocking until each has exited,
+ * except the PROC_KEEP_ENV ones (which a subreaper adopts when the step
+ * that started them exits).  Repeats until no such child is left.
+ */
+void proc_wait_children(void);
 
 /**
  * Like proc_kill_descendants, but only descendants whose environment

@@ -16,6 +16,7 @@
 #include "exec/workspace.h"
 #include "git/mirror.h"
 #include "pipeline/cron.h"
+#include "server/api.h"
 #include "server/body.h"
 #include "server/route.h"
 #include "server/server.h"
@@ -27,15 +28,7 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
-struct ctx {
-    struct server *s;
-    struct httpd_req *req;
-    const char *caps[ROUTE_MAX_CAPS];
-    size_t ncaps;
-    struct store_token tok; /* the caller (id 0 for webhooks) */
-};
-
-typedef void (*handler)(struct ctx *c);
+typedef void (*handler)(struct api_ctx *c);
 
 struct route {
     const char *method;
@@ -149,7 +142,7 @@ static int status_of(enum ferr_code rc)
     }
 }
 
-static void fail(struct ctx *c, enum ferr_code rc, const struct ferr *err)
+void api_fail(struct api_ctx *c, enum ferr_code rc, const struct ferr *err)
 {
     int st = status_of(rc);
 
@@ -160,7 +153,7 @@ static void fail(struct ctx *c, enum ferr_code rc, const struct ferr *err)
                         st == 500 ? "internal error" : err->msg);
 }
 
-static void audit(struct ctx *c, const char *action, const char *target,
+void api_audit(struct api_ctx *c, const char *action, const char *target,
                   const char *detail)
 {
     struct ferr err;
@@ -171,7 +164,7 @@ static void audit(struct ctx *c, const char *action, const char *target,
         log_err("audit not recorded action='%s' err='%s'", action, err.msg);
 }
 
-static bool cap_id(struct ctx *c, size_t i, int64_t *out)
+bool api_cap_id(struct api_ctx *c, size_t i, int64_t *out)
 {
     if (i < c->ncaps && route_id(c->caps[i], out))
         return true;
@@ -182,12 +175,12 @@ static bool cap_id(struct ctx *c, size_t i, int64_t *out)
 
 /* ---------- handlers: health ---------- */
 
-static void h_healthz(struct ctx *c)
+static void h_healthz(struct api_ctx *c)
 {
     httpd_respond_json(c->req, 200, json_pack("{s:s}", "status", "ok"));
 }
 
-static void h_readyz(struct ctx *c)
+static void h_readyz(struct api_ctx *c)
 {
     struct ferr err;
 
@@ -198,7 +191,7 @@ static void h_readyz(struct ctx *c)
         httpd_respond_json(c->req, 200, json_pack("{s:s}", "status", "ready"));
 }
 
-static void h_whoami(struct ctx *c)
+static void h_whoami(struct api_ctx *c)
 {
     httpd_respond_json(c->req, 200,
                        json_pack("{s:I, s:s, s:s}", "id", (json_int_t)c->tok.id,
@@ -215,7 +208,7 @@ static json_t *repo_json(const struct store_repo *r)
                      api_time(r->created_at));
 }
 
-static void h_repos(struct ctx *c)
+static void h_repos(struct api_ctx *c)
 {
     struct store_repo *v = NULL;
     size_t n = 0;
@@ -224,7 +217,7 @@ static void h_repos(struct ctx *c)
 
     ferr_clear(&err);
     if (store_repo_list(c->s->store, &v, &n, &err)) {
-        fail(c, err.code, &err);
+        api_fail(c, err.code, &err);
         return;
     }
     a = json_array();
@@ -234,7 +227,7 @@ static void h_repos(struct ctx *c)
     httpd_respond_json(c->req, 200, json_pack("{s:o}", "repos", a));
 }
 
-static bool load_repo(struct ctx *c, const char *name, struct store_repo *out)
+bool api_load_repo(struct api_ctx *c, const char *name, struct store_repo *out)
 {
     struct ferr err;
 
@@ -244,23 +237,23 @@ static bool load_repo(struct ctx *c, const char *name, struct store_repo *out)
         if (err.code == FERR_NOTFOUND)
             httpd_respond_error(c->req, 404, "no repository '%s'", name);
         else
-            fail(c, err.code, &err);
+            api_fail(c, err.code, &err);
         return false;
     }
     return true;
 }
 
-static void h_repo_get(struct ctx *c)
+static void h_repo_get(struct api_ctx *c)
 {
     struct store_repo r;
 
-    if (!load_repo(c, c->caps[0], &r))
+    if (!api_load_repo(c, c->caps[0], &r))
         return;
     httpd_respond_json(c->req, 200, repo_json(&r));
     store_repo_release(&r);
 }
 
-static void h_repo_add(struct ctx *c)
+static void h_repo_add(struct api_ctx *c)
 {
     struct span body = httpd_req_body(c->req);
     struct body_repo b;
@@ -277,7 +270,7 @@ static void h_repo_add(struct ctx *c)
     ferr_clear(&err);
     memset(&b, 0, sizeof(b));
     if (body_parse_repo(body.p, body.len, &b, &err)) {
-        fail(c, err.code, &err);
+        api_fail(c, err.code, &err);
         return;
     }
     if (b.webhook_secret) {
@@ -291,7 +284,7 @@ static void h_repo_add(struct ctx *c)
     aad = xasprintf("hook:%s", b.name);
     if (crypto_seal(&c->s->key, secret, strlen(secret), aad, &sealed,
                     &sealed_len, &err)) {
-        fail(c, err.code, &err);
+        api_fail(c, err.code, &err);
         goto done;
     }
     memset(&r, 0, sizeof(r));
@@ -304,12 +297,12 @@ static void h_repo_add(struct ctx *c)
         if (err.code == FERR_INVALID)
             httpd_respond_error(c->req, 409, "%s", err.msg);
         else
-            fail(c, err.code, &err);
+            api_fail(c, err.code, &err);
         goto done;
     }
     r.id = id;
     r.created_at = server_now_ms(c->s);
-    audit(c, "repo.add", b.name, b.url);
+    api_audit(c, "repo.add", b.name, b.url);
     o = repo_json(&r);
     json_object_set_new(o, "hook_key", json_string(secret));
     httpd_respond_json(c->req, 201, o);
@@ -339,7 +332,7 @@ done:
 
 /* ---------- runs ---------- */
 
-static void h_runs(struct ctx *c)
+static void h_runs(struct api_ctx *c)
 {
     struct store_run_filter f;
     struct store_run *v = NULL;
@@ -376,7 +369,7 @@ static void h_runs(struct ctx *c)
         f.before_id = (int64_t)x;
     }
     if (store_run_list(c->s->store, &f, &v, &n, &more, &err)) {
-        fail(c, err.code, &err);
+        api_fail(c, err.code, &err);
         return;
     }
     a = json_array();
@@ -390,7 +383,7 @@ static void h_runs(struct ctx *c)
     store_runs_free(v, n);
 }
 
-static bool load_run(struct ctx *c, int64_t id, struct store_run *out)
+static bool load_run(struct api_ctx *c, int64_t id, struct store_run *out)
 {
     struct ferr err;
 
@@ -400,13 +393,13 @@ static bool load_run(struct ctx *c, int64_t id, struct store_run *out)
         if (err.code == FERR_NOTFOUND)
             httpd_respond_error(c->req, 404, "no run %" PRId64, id);
         else
-            fail(c, err.code, &err);
+            api_fail(c, err.code, &err);
         return false;
     }
     return true;
 }
 
-static json_t *jobs_json(struct ctx *c, int64_t run_id, int attempt)
+static json_t *jobs_json(struct api_ctx *c, int64_t run_id, int attempt)
 {
     struct store_job *v = NULL;
     size_t n = 0;
@@ -421,13 +414,13 @@ static json_t *jobs_json(struct ctx *c, int64_t run_id, int attempt)
     return a;
 }
 
-static void h_run_get(struct ctx *c)
+static void h_run_get(struct api_ctx *c)
 {
     struct store_run r;
     int64_t id;
     json_t *o;
 
-    if (!cap_id(c, 0, &id) || !load_run(c, id, &r))
+    if (!api_cap_id(c, 0, &id) || !load_run(c, id, &r))
         return;
     o = api_run_json(&r);
     json_object_set_new(o, "jobs", jobs_json(c, id, 0));
@@ -435,14 +428,14 @@ static void h_run_get(struct ctx *c)
     store_run_release(&r);
 }
 
-static void h_run_jobs(struct ctx *c)
+static void h_run_jobs(struct api_ctx *c)
 {
     struct store_run r;
     const char *att = httpd_req_query(c->req, "attempt");
     uint64_t a = 0;
     int64_t id;
 
-    if (!cap_id(c, 0, &id) || !load_run(c, id, &r))
+    if (!api_cap_id(c, 0, &id) || !load_run(c, id, &r))
         return;
     if (att &&
         (span_to_u64(span_cstr(att), &a) || a < 1 || a > (uint64_t)r.attempt)) {
@@ -455,7 +448,7 @@ static void h_run_jobs(struct ctx *c)
     store_run_release(&r);
 }
 
-static void h_job_get(struct ctx *c)
+static void h_job_get(struct api_ctx *c)
 {
     struct store_job j;
     struct ferr err;
@@ -463,20 +456,20 @@ static void h_job_get(struct ctx *c)
 
     ferr_clear(&err);
     memset(&j, 0, sizeof(j));
-    if (!cap_id(c, 0, &id))
+    if (!api_cap_id(c, 0, &id))
         return;
     if (store_job_get(c->s->store, id, &j, &err)) {
         if (err.code == FERR_NOTFOUND)
             httpd_respond_error(c->req, 404, "no job %" PRId64, id);
         else
-            fail(c, err.code, &err);
+            api_fail(c, err.code, &err);
         return;
     }
     httpd_respond_json(c->req, 200, job_json(c->s, &j));
     store_job_release(&j);
 }
 
-static void h_run_cancel(struct ctx *c)
+static void h_run_cancel(struct api_ctx *c)
 {
     struct store_run r;
     struct ferr err;
@@ -484,17 +477,17 @@ static void h_run_cancel(struct ctx *c)
     char target[32];
 
     ferr_clear(&err);
-    if (!cap_id(c, 0, &id))
+    if (!api_cap_id(c, 0, &id))
         return;
     if (queue_cancel(c->s, id, "cancelled by a user", &err)) {
         if (err.code == FERR_INVALID)
             httpd_respond_error(c->req, 409, "%s", err.msg);
         else
-            fail(c, err.code, &err);
+            api_fail(c, err.code, &err);
         return;
     }
     snprintf(target, sizeof(target), "run/%" PRId64, id);
-    audit(c, "run.cancel", target, NULL);
+    api_audit(c, "run.cancel", target, NULL);
     if (load_run(c, id, &r)) {
         httpd_respond_json(c->req, 202, api_run_json(&r));
         store_run_release(&r);
@@ -503,7 +496,7 @@ static void h_run_cancel(struct ctx *c)
 
 /* {job_id: {result, outputs}} of the jobs that succeeded (every cell of
  * a matrix job must have), for a re-run of the failed ones. */
-static char *kept_jobs(struct ctx *c, const struct store_run *r)
+static char *kept_jobs(struct api_ctx *c, const struct store_run *r)
 {
     struct store_job *v = NULL;
     size_t n = 0;
@@ -556,7 +549,7 @@ static char *kept_jobs(struct ctx *c, const struct store_run *r)
     return out;
 }
 
-static void h_run_rerun(struct ctx *c)
+static void h_run_rerun(struct api_ctx *c)
 {
     struct span body = httpd_req_body(c->req);
     struct body_rerun b;
@@ -568,10 +561,10 @@ static void h_run_rerun(struct ctx *c)
 
     ferr_clear(&err);
     memset(&b, 0, sizeof(b));
-    if (!cap_id(c, 0, &id))
+    if (!api_cap_id(c, 0, &id))
         return;
     if (body_parse_rerun(body.p, body.len, &b, &err)) {
-        fail(c, err.code, &err);
+        api_fail(c, err.code, &err);
         return;
     }
     if (!load_run(c, id, &r))
@@ -586,11 +579,11 @@ static void h_run_rerun(struct ctx *c)
     if (b.failed_only)
         keep = kept_jobs(c, &r);
     if (store_run_retry(c->s->store, id, r.conclusion, r.reason, keep, &err)) {
-        fail(c, err.code, &err);
+        api_fail(c, err.code, &err);
         goto done;
     }
     snprintf(target, sizeof(target), "run/%" PRId64, id);
-    audit(c, "run.rerun", target, b.failed_only ? "failed jobs" : "all jobs");
+    api_audit(c, "run.rerun", target, b.failed_only ? "failed jobs" : "all jobs");
     queue_kick(c->s);
     store_run_release(&r);
     if (load_run(c, id, &r))
@@ -602,7 +595,7 @@ done:
 
 /* ---------- logs ---------- */
 
-static bool wants_stream(struct ctx *c)
+static bool wants_stream(struct api_ctx *c)
 {
     const char *f = httpd_req_query(c->req, "follow");
     const char *acc = httpd_req_header(c->req, "Accept");
@@ -611,14 +604,14 @@ static bool wants_stream(struct ctx *c)
            (acc && strstr(acc, "text/event-stream"));
 }
 
-static const char *after_of(struct ctx *c)
+static const char *after_of(struct api_ctx *c)
 {
     const char *l = httpd_req_header(c->req, "Last-Event-ID");
 
     return l ? l : httpd_req_query(c->req, "after");
 }
 
-static void send_log(struct ctx *c, const struct store_run *r, int64_t job)
+static void send_log(struct api_ctx *c, const struct store_run *r, int64_t job)
 {
     char *path = worker_log_path(c->s, r->id, r->attempt);
     struct store_job *v = NULL;
@@ -636,7 +629,7 @@ static void send_log(struct ctx *c, const struct store_run *r, int64_t job)
     ferr_clear(&err);
     if (workspace_read_file(path, (size_t)128 << 20, &data, &len, &err) &&
         err.code != FERR_NOTFOUND) {
-        fail(c, err.code, &err);
+        api_fail(c, err.code, &err);
         goto done;
     }
     while (off < len) {
@@ -673,12 +666,12 @@ done:
     store_jobs_free(v, n);
 }
 
-static void h_run_logs(struct ctx *c)
+static void h_run_logs(struct api_ctx *c)
 {
     struct store_run r;
     int64_t id;
 
-    if (!cap_id(c, 0, &id) || !load_run(c, id, &r))
+    if (!api_cap_id(c, 0, &id) || !load_run(c, id, &r))
         return;
     if (wants_stream(c))
         sub_start(c->s, c->req, id, 0, 0, after_of(c));
@@ -687,7 +680,7 @@ static void h_run_logs(struct ctx *c)
     store_run_release(&r);
 }
 
-static void h_job_logs(struct ctx *c)
+static void h_job_logs(struct api_ctx *c)
 {
     struct store_job j;
     struct store_run r;
@@ -696,13 +689,13 @@ static void h_job_logs(struct ctx *c)
 
     ferr_clear(&err);
     memset(&j, 0, sizeof(j));
-    if (!cap_id(c, 0, &id))
+    if (!api_cap_id(c, 0, &id))
         return;
     if (store_job_get(c->s->store, id, &j, &err)) {
         if (err.code == FERR_NOTFOUND)
             httpd_respond_error(c->req, 404, "no job %" PRId64, id);
         else
-            fail(c, err.code, &err);
+            api_fail(c, err.code, &err);
         return;
     }
     if (load_run(c, j.run_id, &r)) {
@@ -718,7 +711,7 @@ static void h_job_logs(struct ctx *c)
 
 /* ---------- artifacts ---------- */
 
-static void h_artifacts(struct ctx *c)
+static void h_artifacts(struct api_ctx *c)
 {
     struct artifact_store *as = NULL;
     struct artifact_info *v = NULL;
@@ -730,12 +723,12 @@ static void h_artifacts(struct ctx *c)
     int64_t id;
 
     ferr_clear(&err);
-    if (!cap_id(c, 0, &id) || !load_run(c, id, &r))
+    if (!api_cap_id(c, 0, &id) || !load_run(c, id, &r))
         return;
     snprintf(scope, sizeof(scope), "%" PRId64, id);
     if (artifact_store_open(c->s->home, &as, &err) ||
         artifact_list(as, scope, &v, &n, &err)) {
-        fail(c, err.code, &err);
+        api_fail(c, err.code, &err);
         goto done;
     }
     a = json_array();
@@ -751,7 +744,7 @@ done:
     store_run_release(&r);
 }
 
-static void h_artifact_get(struct ctx *c)
+static void h_artifact_get(struct api_ctx *c)
 {
     struct artifact_store *as = NULL;
     struct store_run r;
@@ -762,14 +755,14 @@ static void h_artifact_get(struct ctx *c)
     int fd = -1;
 
     ferr_clear(&err);
-    if (!cap_id(c, 0, &id) || !load_run(c, id, &r))
+    if (!api_cap_id(c, 0, &id) || !load_run(c, id, &r))
         return;
     snprintf(scope, sizeof(scope), "%" PRId64, id);
     /* an unnamed temp file: nothing to clean up, whatever happens */
     fd = open(c->s->home, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (fd < 0) {
         ferr_set(&err, FERR_IO, NULL, "temp file: %s", strerror(errno));
-        fail(c, FERR_IO, &err);
+        api_fail(c, FERR_IO, &err);
         goto done;
     }
     if (artifact_store_open(c->s->home, &as, &err) ||
@@ -778,12 +771,12 @@ static void h_artifact_get(struct ctx *c)
             httpd_respond_error(c->req, 404, "no artifact '%s' in run %" PRId64,
                                 c->caps[1], id);
         else
-            fail(c, err.code, &err);
+            api_fail(c, err.code, &err);
         goto done;
     }
     if (lseek(fd, 0, SEEK_SET) != 0) {
         ferr_set(&err, FERR_IO, NULL, "seek: %s", strerror(errno));
-        fail(c, FERR_IO, &err);
+        api_fail(c, FERR_IO, &err);
         goto done;
     }
     {
@@ -803,7 +796,7 @@ done:
 
 /* ---------- dispatch ---------- */
 
-static void h_dispatch(struct ctx *c)
+static void h_dispatch(struct api_ctx *c)
 {
     struct span body = httpd_req_body(c->req);
     struct body_dispatch b;
@@ -819,11 +812,11 @@ static void h_dispatch(struct ctx *c)
     ferr_clear(&err);
     memset(&b, 0, sizeof(b));
     if (body_parse_dispatch(body.p, body.len, &b, &err)) {
-        fail(c, err.code, &err);
+        api_fail(c, err.code, &err);
         json_decref(ids);
         return;
     }
-    if (!load_repo(c, c->caps[0], &repo)) {
+    if (!api_load_repo(c, c->caps[0], &repo)) {
         body_dispatch_release(&b);
         json_decref(ids);
         return;
@@ -846,10 +839,10 @@ static void h_dispatch(struct ctx *c)
     t.workflow = file;
     t.actor = c->tok.name && *c->tok.name ? c->tok.name : "api";
     if (queue_trigger(c->s, &t, ids, &err)) {
-        fail(c, err.code, &err);
+        api_fail(c, err.code, &err);
         goto done;
     }
-    audit(c, "run.dispatch", repo.name, file);
+    api_audit(c, "run.dispatch", repo.name, file);
     runs = json_array();
     for (size_t i = 0; i < json_array_size(ids); i++) {
         struct store_run r;
@@ -872,7 +865,7 @@ done:
 
 /* ---------- secrets ---------- */
 
-static void h_secrets(struct ctx *c)
+static void h_secrets(struct api_ctx *c)
 {
     struct store_repo repo;
     struct store_secret *v = NULL;
@@ -881,10 +874,10 @@ static void h_secrets(struct ctx *c)
     json_t *a;
 
     ferr_clear(&err);
-    if (!load_repo(c, c->caps[0], &repo))
+    if (!api_load_repo(c, c->caps[0], &repo))
         return;
     if (store_secret_list(c->s->store, repo.id, &v, &n, &err)) {
-        fail(c, err.code, &err);
+        api_fail(c, err.code, &err);
     } else {
         a = json_array();
         for (size_t i = 0; i < n; i++)
@@ -897,7 +890,7 @@ static void h_secrets(struct ctx *c)
     store_repo_release(&repo);
 }
 
-static void h_secret_put(struct ctx *c)
+static void h_secret_put(struct api_ctx *c)
 {
     struct span body = httpd_req_body(c->req);
     struct store_repo repo;
@@ -918,20 +911,20 @@ static void h_secret_put(struct ctx *c)
         return;
     }
     if (body_parse_secret(body.p, body.len, &b, &err)) {
-        fail(c, err.code, &err);
+        api_fail(c, err.code, &err);
         return;
     }
-    if (!load_repo(c, c->caps[0], &repo)) {
+    if (!api_load_repo(c, c->caps[0], &repo)) {
         body_secret_release(&b);
         return;
     }
     aad = xasprintf("secret:%s:%s", repo.name, c->caps[1]);
     if (crypto_seal(&c->s->key, b.value, b.len, aad, &sealed, &len, &err) ||
         store_secret_set(c->s->store, repo.id, c->caps[1], sealed, len, &err)) {
-        fail(c, err.code, &err);
+        api_fail(c, err.code, &err);
     } else {
         target = xasprintf("repo/%s/secret/%s", repo.name, c->caps[1]);
-        audit(c, "secret.set", target, NULL);
+        api_audit(c, "secret.set", target, NULL);
         free(target);
         httpd_respond(c->req, 204, NULL, NULL, 0);
     }
@@ -941,23 +934,23 @@ static void h_secret_put(struct ctx *c)
     store_repo_release(&repo);
 }
 
-static void h_secret_delete(struct ctx *c)
+static void h_secret_delete(struct api_ctx *c)
 {
     struct store_repo repo;
     struct ferr err;
     char *target;
 
     ferr_clear(&err);
-    if (!load_repo(c, c->caps[0], &repo))
+    if (!api_load_repo(c, c->caps[0], &repo))
         return;
     if (store_secret_delete(c->s->store, repo.id, c->caps[1], &err)) {
         if (err.code == FERR_NOTFOUND)
             httpd_respond_error(c->req, 404, "no secret '%s'", c->caps[1]);
         else
-            fail(c, err.code, &err);
+            api_fail(c, err.code, &err);
     } else {
         target = xasprintf("repo/%s/secret/%s", repo.name, c->caps[1]);
-        audit(c, "secret.delete", target, NULL);
+        api_audit(c, "secret.delete", target, NULL);
         free(target);
         httpd_respond(c->req, 204, NULL, NULL, 0);
     }
@@ -966,7 +959,7 @@ static void h_secret_delete(struct ctx *c)
 
 /* ---------- schedules, tokens, deliveries, audit ---------- */
 
-static void h_schedules(struct ctx *c)
+static void h_schedules(struct api_ctx *c)
 {
     struct store_schedule *v = NULL;
     size_t n = 0;
@@ -975,7 +968,7 @@ static void h_schedules(struct ctx *c)
 
     ferr_clear(&err);
     if (store_schedule_list(c->s->store, &v, &n, &err)) {
-        fail(c, err.code, &err);
+        api_fail(c, err.code, &err);
         return;
     }
     a = json_array();
@@ -998,7 +991,7 @@ static void h_schedules(struct ctx *c)
     httpd_respond_json(c->req, 200, json_pack("{s:o}", "schedules", a));
 }
 
-static void h_tokens(struct ctx *c)
+static void h_tokens(struct api_ctx *c)
 {
     struct store_token *v = NULL;
     size_t n = 0;
@@ -1007,7 +1000,7 @@ static void h_tokens(struct ctx *c)
 
     ferr_clear(&err);
     if (store_token_list(c->s->store, &v, &n, &err)) {
-        fail(c, err.code, &err);
+        api_fail(c, err.code, &err);
         return;
     }
     a = json_array();
@@ -1023,7 +1016,7 @@ static void h_tokens(struct ctx *c)
     httpd_respond_json(c->req, 200, json_pack("{s:o}", "tokens", a));
 }
 
-static void h_token_add(struct ctx *c)
+static void h_token_add(struct api_ctx *c)
 {
     struct span body = httpd_req_body(c->req);
     struct body_token b;
@@ -1034,7 +1027,7 @@ static void h_token_add(struct ctx *c)
     ferr_clear(&err);
     memset(&b, 0, sizeof(b));
     if (body_parse_token(body.p, body.len, &b, &err)) {
-        fail(c, err.code, &err);
+        api_fail(c, err.code, &err);
         return;
     }
     if (crypto_token_hex(tok)) {
@@ -1044,11 +1037,11 @@ static void h_token_add(struct ctx *c)
     crypto_sha256_hex(tok, 64, hash);
     if (store_token_add(c->s->store, hash, b.role, b.name ? b.name : "", &id,
                         &err)) {
-        fail(c, err.code, &err);
+        api_fail(c, err.code, &err);
         goto done;
     }
     snprintf(target, sizeof(target), "token/%" PRId64, id);
-    audit(c, "token.create", target, store_role_name(b.role));
+    api_audit(c, "token.create", target, store_role_name(b.role));
     httpd_respond_json(c->req, 201,
                        json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)id,
                                  "name", b.name ? b.name : "", "role",
@@ -1058,28 +1051,28 @@ done:
     body_token_release(&b);
 }
 
-static void h_token_delete(struct ctx *c)
+static void h_token_delete(struct api_ctx *c)
 {
     struct ferr err;
     char target[32];
     int64_t id;
 
     ferr_clear(&err);
-    if (!cap_id(c, 0, &id))
+    if (!api_cap_id(c, 0, &id))
         return;
     if (store_token_revoke(c->s->store, id, &err)) {
         if (err.code == FERR_NOTFOUND)
             httpd_respond_error(c->req, 404, "no token %" PRId64, id);
         else
-            fail(c, err.code, &err);
+            api_fail(c, err.code, &err);
         return;
     }
     snprintf(target, sizeof(target), "token/%" PRId64, id);
-    audit(c, "token.revoke", target, NULL);
+    api_audit(c, "token.revoke", target, NULL);
     httpd_respond(c->req, 204, NULL, NULL, 0);
 }
 
-static void h_deliveries(struct ctx *c)
+static void h_deliveries(struct api_ctx *c)
 {
     struct store_delivery *v = NULL;
     size_t n = 0;
@@ -1088,7 +1081,7 @@ static void h_deliveries(struct ctx *c)
 
     ferr_clear(&err);
     if (store_delivery_list(c->s->store, 100, &v, &n, &err)) {
-        fail(c, err.code, &err);
+        api_fail(c, err.code, &err);
         return;
     }
     a = json_array();
@@ -1104,7 +1097,7 @@ static void h_deliveries(struct ctx *c)
     httpd_respond_json(c->req, 200, json_pack("{s:o}", "deliveries", a));
 }
 
-static void h_audit(struct ctx *c)
+static void h_audit(struct api_ctx *c)
 {
     struct store_audit *v = NULL;
     size_t n = 0;
@@ -1113,7 +1106,7 @@ static void h_audit(struct ctx *c)
 
     ferr_clear(&err);
     if (store_audit_list(c->s->store, 200, &v, &n, &err)) {
-        fail(c, err.code, &err);
+        api_fail(c, err.code, &err);
         return;
     }
     a = json_array();
@@ -1141,7 +1134,7 @@ static const char *sig_header(enum webhook_source src)
     return "";
 }
 
-static const char *event_header(struct ctx *c, enum webhook_source src)
+static const char *event_header(struct api_ctx *c, enum webhook_source src)
 {
     switch (src) {
     case WH_GITHUB: return httpd_req_header(c->req, "X-GitHub-Event");
@@ -1152,7 +1145,7 @@ static const char *event_header(struct ctx *c, enum webhook_source src)
     return NULL;
 }
 
-static const char *delivery_header(struct ctx *c, enum webhook_source src)
+static const char *delivery_header(struct api_ctx *c, enum webhook_source src)
 {
     const char *v = NULL;
 
@@ -1165,7 +1158,7 @@ static const char *delivery_header(struct ctx *c, enum webhook_source src)
     return v ? v : "";
 }
 
-static void deliver(struct ctx *c, enum webhook_source src, const char *event,
+static void deliver(struct api_ctx *c, enum webhook_source src, const char *event,
                     const char *repo, int status, json_t *answer,
                     const char *outcome)
 {
@@ -1218,7 +1211,7 @@ static char *named_repo(struct span body)
     return out;
 }
 
-static void hook(struct ctx *c, enum webhook_source src)
+static void hook(struct api_ctx *c, enum webhook_source src)
 {
     struct span body = httpd_req_body(c->req);
     const char *ev_name = event_header(c, src);
@@ -1334,19 +1327,19 @@ done:
         store_repo_release(&repo);
 }
 
-static void h_hook_github(struct ctx *c)
+static void h_hook_github(struct api_ctx *c)
 {
     hook(c, WH_GITHUB);
 }
-static void h_hook_gitea(struct ctx *c)
+static void h_hook_gitea(struct api_ctx *c)
 {
     hook(c, WH_GITEA);
 }
-static void h_hook_gitlab(struct ctx *c)
+static void h_hook_gitlab(struct api_ctx *c)
 {
     hook(c, WH_GITLAB);
 }
-static void h_hook_git(struct ctx *c)
+static void h_hook_git(struct api_ctx *c)
 {
     hook(c, WH_GIT);
 }
@@ -1384,6 +1377,27 @@ static const struct route routes[] = {
     {"GET", "/api/v1/tokens", ROLE_ADMIN, h_tokens},
     {"POST", "/api/v1/tokens", ROLE_ADMIN, h_token_add},
     {"DELETE", "/api/v1/tokens/:id", ROLE_ADMIN, h_token_delete},
+    {"GET", "/api/v1/environments", ROLE_VIEWER, cdapi_env_list},
+    {"GET", "/api/v1/repos/:name/environments/:env", ROLE_VIEWER,
+     cdapi_env_get},
+    {"PUT", "/api/v1/repos/:name/environments/:env", ROLE_ADMIN,
+     cdapi_env_put},
+    {"POST", "/api/v1/repos/:name/environments/:env/unlock", ROLE_ADMIN,
+     cdapi_env_unlock},
+    {"POST", "/api/v1/repos/:name/environments/:env/rollback", ROLE_APPROVER,
+     cdapi_env_rollback},
+    {"GET", "/api/v1/deployments", ROLE_VIEWER, cdapi_deploy_list},
+    {"GET", "/api/v1/deployments/:id", ROLE_VIEWER, cdapi_deploy_get},
+    /* the environment's rules say who may review: developer is the least */
+    {"POST", "/api/v1/deployments/:id/approve", ROLE_DEVELOPER,
+     cdapi_deploy_approve},
+    {"POST", "/api/v1/deployments/:id/reject", ROLE_DEVELOPER,
+     cdapi_deploy_reject},
+    /* the deploy step's own token, checked by the handler */
+    {"POST", "/api/v1/deployments/:id/events", ROLE_NONE, cdapi_deploy_event},
+    {"GET", "/api/v1/incidents", ROLE_VIEWER, cdapi_incident_list},
+    {"GET", "/api/v1/incidents/:id", ROLE_VIEWER, cdapi_incident_get},
+    {"GET", "/api/v1/alerts", ROLE_VIEWER, cdapi_alert_list},
     {"GET", "/api/v1/deliveries", ROLE_ADMIN, h_deliveries},
     {"GET", "/api/v1/audit", ROLE_ADMIN, h_audit},
 };
@@ -1396,7 +1410,7 @@ size_t api_body_limit(void *ud, const char *method, const char *path)
 }
 
 /* Who is calling: 0 when the token is good, else the HTTP status. */
-static int authenticate(struct ctx *c)
+static int authenticate(struct api_ctx *c)
 {
     const char *h = httpd_req_header(c->req, "Authorization");
     char hash[65];
@@ -1425,7 +1439,7 @@ static int authenticate(struct ctx *c)
 
 void api_handle(void *ud, struct httpd_req *req)
 {
-    struct ctx c;
+    struct api_ctx c;
     const char *method = httpd_req_method(req);
     const char *path = httpd_req_path(req);
     const struct route *hit = NULL;

@@ -49,7 +49,8 @@ static void on_sigchld(struct loop *l, int signo, void *ud)
     /* signals coalesce: reap until nothing is left; orphans re-parented
      * to us (we are a subreaper) are reaped and forgotten */
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-        (void)worker_reaped(s, pid, status);
+        if (!cd_reaped(s, pid, status))
+            (void)worker_reaped(s, pid, status);
 }
 
 static void on_stop(struct loop *l, int signo, void *ud)
@@ -280,9 +281,20 @@ enum ferr_code serve_run(const struct server_opts *o, struct ferr *err)
         rc = loop_on_signal(s->loop, SIGTERM, on_stop, s);
     if (!rc)
         rc = loop_on_signal(s->loop, SIGINT, on_stop, s);
+    if (!rc)
+        rc = cd_new(s, &s->cd, err);
     if (rc)
         goto done;
+    {
+        /* where deployed environments keep their state; jobs inherit */
+        char *dh = xasprintf("%s/deploy", s->home);
+
+        if (!getenv("FERRY_DEPLOY_HOME"))
+            setenv("FERRY_DEPLOY_HOME", dh, 1);
+        free(dh);
+    }
     recover(s);
+    cd_recover(s);
     memset(&ho, 0, sizeof(ho));
     ho.listen = o->listen;
     ho.body_limit = api_body_limit;
@@ -313,6 +325,8 @@ enum ferr_code serve_run(const struct server_opts *o, struct ferr *err)
      * see us gone) */
     worker_stop_all(s);
 done:
+    cd_free(s->cd);
+    s->cd = NULL;
     httpd_stop(s->httpd);
     loop_timer_free(s->kick);
     loop_timer_free(s->spare_timer);

@@ -47,6 +47,7 @@ struct server {
     struct loop_timer *kick; /* re-run the dispatcher soon */
     bool stopping;
     int64_t clock_offset_ms; /* FERRY_TEST_CLOCK_OFFSET: cron tests */
+    struct cd *cd;           /* the deploy controller */
 };
 
 /** Wall clock in ms (with the test offset). */
@@ -117,11 +118,82 @@ const char *worker_group(const struct worker *w);
 /** Stop every worker (server shutdown): they cancel; no wait.  Their
  *  runs stay "running" for the next start to retry.  Frees them. */
 void worker_stop_all(struct server *s);
+/** The run and attempt @w runs. */
+int64_t worker_run_id(const struct worker *w);
+int worker_attempt(const struct worker *w);
+/** A line of the server's own in the run's log (not of any job), shown
+ *  to live followers too: "waiting for approval …". */
+void worker_say(struct worker *w, const char *text);
+/** Send @msg (borrowed) to the worker's engine as one JSON line on its
+ *  stdin (the answer to an environment.wanted event). */
+void worker_send(struct worker *w, json_t *msg);
 /** The log file of attempt @attempt of run @run_id (heap). */
 char *worker_log_path(const struct server *s, int64_t run_id, int attempt);
 /** Start a spare worker soon (idle, waiting for a spec), so that the
  *  next run does not wait for a process to start. */
 void worker_prepare_spare(struct server *s);
+
+/* ---------- cd.c: the deploy controller ---------- */
+
+struct cd;
+
+/** The controller's state (the server owns it).  Errors: FERR_IO when
+ *  its timer cannot be made. */
+enum ferr_code cd_new(struct server *s, struct cd **out,
+                      struct ferr *err) FERR_MUST_CHECK;
+/** Free @cd (NULL is a no-op); rollbacks still running are left to
+ *  finish on their own. */
+void cd_free(struct cd *cd);
+/** On start: deployments left waiting, queued or running by a previous
+ *  server are cancelled ("the server restarted"). */
+void cd_recover(struct server *s);
+/** A job of @w's run names an environment (@ev: the engine's
+ *  environment.wanted event): check the rules, record the deployment,
+ *  wait for approvals and the lock, then answer the worker. */
+void cd_env_wanted(struct server *s, struct worker *w, json_t *ev);
+/** Job @job_key of @w's run finished (or will never start). */
+void cd_job_finished(struct server *s, struct worker *w, const char *job_key,
+                     const char *conclusion);
+/** Worker @w is going away: what it waited for or held is released. */
+void cd_worker_gone(struct server *s, struct worker *w);
+/** The SIGCHLD handler reports @pid: true when it was a rollback. */
+bool cd_reaped(struct server *s, pid_t pid, int status);
+/**
+ * Approve (@approve) or reject deployment @id as the token @tok, with
+ * @comment (may be NULL).  Errors: FERR_NOTFOUND, FERR_INVALID "deployment
+ * 3 is not waiting for approval (it is success)" (→ 409 by the caller),
+ * FERR_USAGE (the rules forbid this reviewer; → 403), FERR_IO.
+ */
+enum ferr_code cd_review(struct server *s, int64_t id,
+                         const struct store_token *tok, bool approve,
+                         const char *comment, struct ferr *err) FERR_MUST_CHECK;
+/**
+ * A phase the deploy step of deployment @id reports, authenticated by
+ * @token (the deploy token the job was given).  *@out gets the answer
+ * ({} or {"release_tag": …} for the final phase).  Errors: FERR_USAGE
+ * for a wrong token or a deployment not in progress (→ 401/403),
+ * FERR_INVALID for a malformed event, FERR_IO.
+ */
+enum ferr_code cd_step_event(struct server *s, int64_t id, const char *token,
+                             json_t *ev, json_t **out,
+                             struct ferr *err) FERR_MUST_CHECK;
+/**
+ * Roll @env of @repo back to its previous version: a rollback deployment
+ * queued ahead of every other, run as `ferry __deploy --rollback` once
+ * it holds the environment's lock.  *@out_id is its deployment.
+ */
+enum ferr_code cd_rollback(struct server *s, const struct store_repo *repo,
+                           const char *env, const struct store_token *tok,
+                           const char *reason, int64_t *out_id,
+                           struct ferr *err) FERR_MUST_CHECK;
+/** Clear the lock an escalated rollback left on @env of @repo (the
+ *  server's and the deploy home's). */
+enum ferr_code cd_unlock(struct server *s, const struct store_repo *repo,
+                         const char *env, struct ferr *err) FERR_MUST_CHECK;
+/** The live side of @env of repo @repo_id: {"holder": deployment id or
+ *  null, "queue": [ids waiting for the lock], "waiting": [ids waiting
+ *  for approval]} (a new object). */
+json_t *cd_env_live(struct server *s, int64_t repo_id, const char *env);
 
 /* ---------- live logs (worker.c) ---------- */
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -75,6 +76,16 @@ struct sub {
     int64_t job_id; /* 0 = every job */
     json_t *names;  /* job id (string) -> display name */
 };
+
+int64_t worker_run_id(const struct worker *w)
+{
+    return w->run_id;
+}
+
+int worker_attempt(const struct worker *w)
+{
+    return w->attempt;
+}
 
 char *worker_log_path(const struct server *s, int64_t run_id, int attempt)
 {
@@ -440,6 +451,43 @@ static void log_line(struct worker *w, int64_t job, int64_t ms,
     w->lines++;
 }
 
+void worker_say(struct worker *w, const char *text)
+{
+    struct timespec ts;
+    int64_t ms;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    log_line(w, 0, ms, text, strlen(text));
+    subs_line(w, 0, ms, text, strlen(text));
+    flush_log(w);
+}
+
+void worker_send(struct worker *w, json_t *msg)
+{
+    char *text = json_dumps(msg, JSON_COMPACT);
+    size_t len = text ? strlen(text) : 0;
+    size_t off = 0;
+
+    /* one line; a pipe takes a short message whole */
+    while (text && off <= len) {
+        ssize_t n = off < len ? write(w->gate_fd, text + off, len - off)
+                              : write(w->gate_fd, "\n", 1);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            log_warn("cannot answer the worker run=%" PRId64 " err='%s'",
+                     w->run_id, strerror(errno));
+            break;
+        }
+        off += (size_t)n;
+        if (off == len + 1)
+            break;
+    }
+    free(text);
+}
+
 static void on_event(struct worker *w, json_t *ev)
 {
     struct server *s = w->s;
@@ -455,6 +503,8 @@ static void on_event(struct worker *w, json_t *ev)
     ferr_clear(&err);
     if (strcmp(type, "slot.wanted") == 0) {
         want(w);
+    } else if (strcmp(type, "environment.wanted") == 0) {
+        cd_env_wanted(s, w, ev);
     } else if (strcmp(type, "job.started") == 0 && !row) {
         char *matrix = dump_or_null(json_object_get(ev, "matrix"));
         int64_t id = 0;
@@ -494,6 +544,7 @@ static void on_event(struct worker *w, json_t *ev)
             free(matrix);
         }
         free(outputs);
+        cd_job_finished(s, w, key, concl);
         if (!rc)
             subs_job(s, w->run_id, id, name, "completed", concl);
     } else if (strcmp(type, "step.started") == 0 && row) {
@@ -584,6 +635,7 @@ static void worker_unlink(struct worker *w)
 
 static void worker_free(struct worker *w)
 {
+    cd_worker_gone(w->s, w);
     for (size_t i = 0; i < w->njobs; i++) {
         free(w->jobs[i].key);
         free(w->jobs[i].name);
