@@ -15,6 +15,13 @@ int cli_lint(int argc, char **argv);
 int cli_worker(int argc, char **argv);
 /** ferry serve: the control plane. */
 int cli_serve(int argc, char **argv);
+/** ferry proxy --listen ADDR --admin ADDR [--state FILE]: the data plane
+ *  (proxy_cmd.c). */
+int cli_proxy(int argc, char **argv);
+/** ferry __deploy [--rollback ENV --reason R | --unlock ENV]: the step
+ *  that `uses: ferry/deploy@v1` runs, inputs in INPUT_* (deploy_cmd.c).
+ *  Internal: started by the engine (or by the server for a rollback). */
+int cli_deploy(int argc, char **argv);
 /* Client verbs (remote_cmd.c): they talk to a server's API, found in
  * --server/FERRY_SERVER with the token in --token/FERRY_TOKEN. */
 /** ferry status: the latest runs. */

@@ -1,12 +1,13 @@
 /* client: ferry's API over HTTP for the client verbs.  libcurl is loaded
- * with dlopen at first use into a static table: linking it would cost
- * `ferry serve`, which never needs it, ~7 MB of RSS.  One easy handle per
- * client keeps the connection.  It never follows redirects (a token must
- * not travel to another host) nor repairs UTF-8 in event streams. */
+ * with dlopen at first use by util/httpc, the program's one loader
+ * (linking it would cost `ferry serve`, which never needs it, ~7 MB of
+ * RSS); this file drives easy handles through httpc's table.  One easy
+ * handle per client keeps the connection.  It never follows redirects (a
+ * token must not travel to another host) nor repairs UTF-8 in event
+ * streams. */
 #include "cli/client.h"
 
 #include <curl/curl.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,32 +16,19 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "util/httpc.h"
 #include "util/limits.h"
 #include "util/xalloc.h"
 
-#define CURL_SONAME        "libcurl.so.4"
 #define CONNECT_TIMEOUT_MS 10000L
 #define STALL_SECONDS      60L /* a plain request receiving nothing this long */
 #define FOLLOW_TRIES       5   /* reconnects in a row that bring no event */
 #define ERRBODY_MAX        (64u * 1024u) /* what we keep of an error answer */
 #define SSE_LINE_MAX       ((size_t)LIM_LOG_LINE * 2)
 
-/* The functions of libcurl we use; resolved once, kept for the process. */
-struct curl_api {
-    CURLcode (*global_init)(long flags);
-    CURL *(*easy_init)(void);
-    CURLcode (*easy_setopt)(CURL *h, CURLoption opt, ...);
-    CURLcode (*easy_perform)(CURL *h);
-    CURLcode (*easy_getinfo)(CURL *h, CURLINFO info, ...);
-    void (*easy_reset)(CURL *h);
-    void (*easy_cleanup)(CURL *h);
-    const char *(*easy_strerror)(CURLcode code);
-    struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
-    void (*slist_free_all)(struct curl_slist *l);
-};
-
-static struct curl_api cu;
-static bool cu_loaded;
+/* libcurl's functions, loaded by httpc (the program's one loader); set by
+ * client_load_curl, which client_new calls before any use. */
+static const struct httpc_curl *cu;
 
 struct client {
     char *shown;     /* the server as given, for messages */
@@ -53,56 +41,13 @@ struct client {
 
 /* ---- loading libcurl ---- */
 
-static void *resolve(void *lib, const char *name, bool *ok)
-{
-    void *p = dlsym(lib, name);
-
-    if (!p)
-        *ok = false;
-    return p;
-}
-
-#define RESOLVE(api, lib, field, name, ok)                                     \
-    ((api).field = (__typeof__((api).field))resolve((lib), (name), (ok)))
-
 enum ferr_code client_load_curl(const char *soname, struct ferr *err)
 {
-    struct curl_api api;
-    bool ok = true;
-    void *lib;
+    enum ferr_code rc = httpc_load(soname, err);
 
-    if (cu_loaded)
-        return FERR_OK;
-    lib = dlopen(soname ? soname : CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
-    if (!lib)
-        return ferr_set(err, FERR_UNSUPPORTED, NULL,
-                        "libcurl is not installed (apt-get install "
-                        "libcurl4)");
-    RESOLVE(api, lib, global_init, "curl_global_init", &ok);
-    RESOLVE(api, lib, easy_init, "curl_easy_init", &ok);
-    RESOLVE(api, lib, easy_setopt, "curl_easy_setopt", &ok);
-    RESOLVE(api, lib, easy_perform, "curl_easy_perform", &ok);
-    RESOLVE(api, lib, easy_getinfo, "curl_easy_getinfo", &ok);
-    RESOLVE(api, lib, easy_reset, "curl_easy_reset", &ok);
-    RESOLVE(api, lib, easy_cleanup, "curl_easy_cleanup", &ok);
-    RESOLVE(api, lib, easy_strerror, "curl_easy_strerror", &ok);
-    RESOLVE(api, lib, slist_append, "curl_slist_append", &ok);
-    RESOLVE(api, lib, slist_free_all, "curl_slist_free_all", &ok);
-    if (!ok) {
-        dlclose(lib);
-        return ferr_set(err, FERR_UNSUPPORTED, NULL,
-                        "libcurl is not installed (apt-get install "
-                        "libcurl4): '%s' lacks a function ferry needs",
-                        soname ? soname : CURL_SONAME);
-    }
-    if (api.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        dlclose(lib);
-        return ferr_set(err, FERR_UNSUPPORTED, NULL,
-                        "libcurl failed to initialise");
-    }
-    cu = api;
-    cu_loaded = true; /* the library stays mapped for the process */
-    return FERR_OK;
+    if (!rc)
+        cu = httpc_curl();
+    return rc;
 }
 
 /* ---- the client ---- */
@@ -197,7 +142,7 @@ enum ferr_code client_new(const char *server, const char *token,
     c->unix_path = unix_path;
     if (token && *token)
         c->auth = xasprintf("Authorization: Bearer %s", token);
-    c->h = cu.easy_init();
+    c->h = cu->easy_init();
     if (!c->h) {
         client_free(c);
         return ferr_set(err, FERR_IO, NULL, "libcurl cannot start a handle");
@@ -211,7 +156,7 @@ void client_free(struct client *c)
     if (!c)
         return;
     if (c->h)
-        cu.easy_cleanup(c->h);
+        cu->easy_cleanup(c->h);
     free(c->shown);
     free(c->base);
     free(c->unix_path);
@@ -304,10 +249,10 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud)
         char *ct = NULL;
 
         x->started = true;
-        cu.easy_getinfo(x->c->h, CURLINFO_RESPONSE_CODE, &st);
+        cu->easy_getinfo(x->c->h, CURLINFO_RESPONSE_CODE, &st);
         x->streaming = st >= 200 && st < 300;
         if (x->streaming && x->want_type) {
-            cu.easy_getinfo(x->c->h, CURLINFO_CONTENT_TYPE, &ct);
+            cu->easy_getinfo(x->c->h, CURLINFO_CONTENT_TYPE, &ct);
             snprintf(x->type, sizeof(x->type), "%s", ct ? ct : "");
             sanitize(x->type);
             if (strncasecmp(x->type, x->want_type, strlen(x->want_type))) {
@@ -356,12 +301,12 @@ static enum ferr_code transport_error(struct client *c, const char *method,
                                       const char *path, CURLcode res,
                                       const char *errbuf, struct ferr *err)
 {
-    const char *why = errbuf[0] ? errbuf : cu.easy_strerror(res);
+    const char *why = errbuf[0] ? errbuf : cu->easy_strerror(res);
     long oserr = 0;
     curl_off_t connected = 0;
 
-    cu.easy_getinfo(c->h, CURLINFO_OS_ERRNO, &oserr);
-    cu.easy_getinfo(c->h, CURLINFO_CONNECT_TIME_T, &connected);
+    cu->easy_getinfo(c->h, CURLINFO_OS_ERRNO, &oserr);
+    cu->easy_getinfo(c->h, CURLINFO_CONNECT_TIME_T, &connected);
     if (res == CURLE_COULDNT_CONNECT && oserr > 0)
         why = strerror((int)oserr);
     if (connect_failure(res) ||
@@ -385,9 +330,9 @@ static struct curl_slist *add_header(struct curl_slist *l, const char *h)
 
     if (!l)
         return NULL;
-    n = cu.slist_append(l, h);
+    n = cu->slist_append(l, h);
     if (!n)
-        cu.slist_free_all(l);
+        cu->slist_free_all(l);
     return n;
 }
 
@@ -419,31 +364,31 @@ static enum ferr_code perform(struct client *c, const char *method,
                         "the request URL is over %u bytes", LIM_URL * 4);
     }
     errbuf[0] = '\0';
-    cu.easy_reset(h);
-    cu.easy_setopt(h, CURLOPT_URL, buf_cstr(&url));
-    cu.easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    cu.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    cu.easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    cu.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
-    cu.easy_setopt(h, CURLOPT_USERAGENT, "ferry/" CLI_VERSION);
-    cu.easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
-    cu.easy_setopt(h, CURLOPT_WRITEDATA, x);
+    cu->easy_reset(h);
+    cu->easy_setopt(h, CURLOPT_URL, buf_cstr(&url));
+    cu->easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    cu->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    cu->easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    cu->easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
+    cu->easy_setopt(h, CURLOPT_USERAGENT, "ferry/" CLI_VERSION);
+    cu->easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
+    cu->easy_setopt(h, CURLOPT_WRITEDATA, x);
     if (c->unix_path)
-        cu.easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->unix_path);
+        cu->easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->unix_path);
     if (follow) {
         /* a quiet job sends nothing for long: find a dead peer with TCP
          * keepalives rather than a low-speed limit */
-        cu.easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-        cu.easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 30L);
-        cu.easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 15L);
+        cu->easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+        cu->easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 30L);
+        cu->easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 15L);
     } else {
-        cu.easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        cu.easy_setopt(h, CURLOPT_LOW_SPEED_TIME, STALL_SECONDS);
+        cu->easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        cu->easy_setopt(h, CURLOPT_LOW_SPEED_TIME, STALL_SECONDS);
         if (c->timeout_ms)
-            cu.easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+            cu->easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
     }
     /* no "Expect: 100-continue" round trip for big hook bodies */
-    hl = cu.slist_append(NULL, "Expect:");
+    hl = cu->slist_append(NULL, "Expect:");
     if (c->auth)
         hl = add_header(hl, c->auth);
     for (size_t i = 0; hl && headers && headers[i]; i++)
@@ -455,22 +400,22 @@ static enum ferr_code perform(struct client *c, const char *method,
         rc = ferr_set(err, FERR_IO, NULL, "libcurl is out of memory");
         goto done;
     }
-    cu.easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+    cu->easy_setopt(h, CURLOPT_HTTPHEADER, hl);
     if (strcmp(method, "GET") == 0 && !body) {
-        cu.easy_setopt(h, CURLOPT_HTTPGET, 1L);
+        cu->easy_setopt(h, CURLOPT_HTTPGET, 1L);
     } else if (strcmp(method, "HEAD") == 0) {
-        cu.easy_setopt(h, CURLOPT_NOBODY, 1L);
+        cu->easy_setopt(h, CURLOPT_NOBODY, 1L);
     } else {
-        cu.easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+        cu->easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
         if (has_body(method, body)) {
             /* not copied: @body outlives the transfer */
-            cu.easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-                           (curl_off_t)(body ? len : 0));
-            cu.easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
+            cu->easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                            (curl_off_t)(body ? len : 0));
+            cu->easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
         }
     }
-    res = cu.easy_perform(h);
-    cu.easy_getinfo(h, CURLINFO_RESPONSE_CODE, out_status);
+    res = cu->easy_perform(h);
+    cu->easy_getinfo(h, CURLINFO_RESPONSE_CODE, out_status);
     if (res == CURLE_OK)
         goto done;
     if (res == CURLE_WRITE_ERROR && x->over) {
@@ -484,8 +429,8 @@ static enum ferr_code perform(struct client *c, const char *method,
     }
 done:
     /* the handle keeps pointers to errbuf and the headers: drop them */
-    cu.easy_reset(h);
-    cu.slist_free_all(hl);
+    cu->easy_reset(h);
+    cu->slist_free_all(hl);
     buf_release(&url);
     return rc;
 }

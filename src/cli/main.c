@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "deploy/target.h"
 #include "util/loop.h"
 
 static const struct {
@@ -38,6 +39,14 @@ int main(int argc, char **argv)
         loop_block_signals();
         return cli_worker(argc - 1, argv + 1);
     }
+    if (strcmp(argv[1], "proxy") == 0) {
+        loop_block_signals();
+        return cli_proxy(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "__deploy") == 0)
+        return cli_deploy(argc - 1, argv + 1);
+    if (strcmp(argv[1], "__instance") == 0)
+        return target_supervise_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "lint") == 0)
         return cli_lint(argc - 1, argv + 1);
     for (size_t i = 0; i < sizeof(client) / sizeof(client[0]); i++)

@@ -16,6 +16,8 @@
 #define MAX_REVIEWERS 10u
 #define MAX_LIST 100u           /* users, branches, freezes */
 #define MAX_TIMEOUT_S (7u * 86400u)
+#define MAX_WAIT_S (30u * 86400u) /* GitHub's limit for a wait timer */
+#define YEAR_10000_S INT64_C(253402300800) /* RFC 3339 has 4-digit years */
 
 enum ferr_code envt_duration(const char *text, unsigned *out_s,
                              struct ferr *err)
@@ -65,7 +67,13 @@ static bool parse_time(const char *text, int64_t *out_ms)
         if (!end || *end)
             return false;
     }
-    *out_ms = (int64_t)timegm(&tm) * 1000;
+    {
+        int64_t t = (int64_t)timegm(&tm);
+
+        if (t < 0 || t >= YEAR_10000_S)
+            return false;
+        *out_ms = t * 1000;
+    }
     return true;
 }
 
@@ -85,7 +93,7 @@ static enum ferr_code seconds_of(json_t *v, const char *key, unsigned *out,
     if (json_is_integer(v)) {
         json_int_t i = json_integer_value(v);
 
-        if (i < 0 || i >= (1 << 30))
+        if (i < 0 || i >= ((json_int_t)1 << 31))
             return ferr_set(err, FERR_INVALID, NULL,
                             "'%s': %lld seconds is out of range", key,
                             (long long)i);
@@ -206,8 +214,17 @@ static enum ferr_code parse_into(json_t *in, struct envt_rules *r,
         } else if (strcmp(k, "branches") == 0) {
             rc = names_of(v, k, LIM_REF_BYTES, &r->branches, &r->n_branches,
                           err);
+            for (size_t i = 0; !rc && i < r->n_branches; i++)
+                if (glob_check(span_cstr(r->branches[i]), NULL, err)) {
+                    ferr_prefix(err, "'branches' entry %zu", i + 1);
+                    err->code = FERR_INVALID; /* a bad value, as the rest */
+                    rc = FERR_INVALID;
+                }
         } else if (strcmp(k, "wait_timer") == 0) {
             rc = seconds_of(v, "wait_timer", &r->wait_timer_s, err);
+            if (!rc && r->wait_timer_s > MAX_WAIT_S)
+                rc = ferr_set(err, FERR_INVALID, NULL,
+                              "'wait_timer' must be at most 30 days");
         } else if (strcmp(k, "approval_timeout") == 0) {
             rc = seconds_of(v, "approval_timeout", &r->approval_timeout_s,
                             err);

@@ -50,9 +50,11 @@ struct envt_rules {
  * "wait_timer" and "approval_timeout" (seconds, or text "90s", "5m",
  * "2h"; the timeout 1 s..7 days, default 30 min), "freeze"
  * ([{"from": RFC 3339, "to": RFC 3339}], "2026-12-24T00:00:00Z" or a
- * date), "production" (bool).  Unknown keys, wrong types and bad values
- * are FERR_INVALID naming the key ("'approval_timeout': bad duration
- * '30 minutes'").  @out is released and left empty on error.
+ * date before the year 10000), "production" (bool).  The wait timer is
+ * at most 30 days; branch globs must be valid.  Unknown keys, wrong
+ * types and bad values are FERR_INVALID naming the key
+ * ("'approval_timeout': bad duration '30 minutes'"); a list of more than
+ * 100 entries is FERR_LIMIT.  @out is released and left empty on error.
  */
 enum ferr_code envt_rules_parse(json_t *in, struct envt_rules *out,
                                 struct ferr *err) FERR_MUST_CHECK;
@@ -72,10 +74,10 @@ int64_t envt_frozen_until(const struct envt_rules *r, int64_t now_ms);
 
 /**
  * May the token named @user with @role approve (or reject) a deployment
- * that @actor triggered?  FERR_OK, or FERR_USAGE with why: "approving
+ * that @actor triggered?  FERR_OK, or FERR_USAGE with why: "reviewing
  * 'production' needs the approver role (the token is developer)",
  * "'bob' is not a reviewer of 'production'", "'alice' triggered this
- * deployment and may not approve it".
+ * deployment and may not review it".
  */
 enum ferr_code envt_may_review(const struct envt_rules *r, const char *env,
                                enum store_role role, const char *user,

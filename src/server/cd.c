@@ -106,6 +106,19 @@ static void alert(struct server *s, const char *level, const char *kind,
     json_decref(p);
 }
 
+/* A decision nobody made by hand (token 0) in the audit log. */
+static void audit_system(struct server *s, const struct wait *wt,
+                         const char *action, const char *detail)
+{
+    struct ferr err;
+    char target[64];
+
+    ferr_clear(&err);
+    snprintf(target, sizeof(target), "deployment/%" PRId64, wt->deploy_id);
+    if (store_audit_add(s->store, 0, action, target, detail, &err))
+        note_err("audit", &err);
+}
+
 static void deploy_set(struct server *s, int64_t id, json_t *set)
 {
     struct ferr err;
@@ -316,6 +329,7 @@ static void pump(struct server *s)
                          "approval(s)",
                          wt->rules.approval_timeout_s, wt->rules.reviewers);
                 alert(s, "error", "approval.timed_out", wt, why);
+                audit_system(s, wt, "deployment.timeout", why);
                 deny(s, wt, "timed_out", why);
                 again = true;
                 break;

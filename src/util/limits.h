@@ -40,4 +40,16 @@
 #define LIM_CLIENT_BODY (64u * 1024u * 1024u) /* an API answer the CLI reads */
 #define LIM_REF_BYTES 1024u                  /* a git ref name (hooks, dispatch) */
 
+#define LIM_PROXY_ANSWER (4u * 1024u * 1024u) /* a proxy admin answer */
+#define LIM_PROXY_BACKENDS 1024u             /* backends/slots in one set */
+#define LIM_INSTANCE_SPEC (1024u * 1024u)    /* an instance spec/state file */
+#define LIM_HEALTH_BODY (1024u * 1024u)      /* health answer read for 'body' */
+#define LIM_PROM_ANSWER (16u * 1024u * 1024u) /* a Prometheus query answer */
+
+#define LIM_PROXY_HEAD (16u * 1024u)         /* a proxied request/response head */
+#define LIM_PROXY_HEADERS 100u               /* header fields in one head */
+#define LIM_PROXY_BODY (1024ull * 1024 * 1024) /* a proxied request body */
+#define LIM_PROXY_CONNECTIONS 4096u          /* default --max-connections */
+#define LIM_PROXY_ADMIN_BODY (1024u * 1024u) /* a proxy admin request body */
+
 #endif

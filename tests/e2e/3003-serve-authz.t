@@ -12,7 +12,11 @@
 # ---------- the route table ----------
 # METHOD PATH MINROLE OK BODY
 #   MINROLE: none (anyone), sig (webhook: a bearer token never stands in
-#   for the signature, so every caller gets 401), or the least role.
+#   for the signature, so every caller gets 401), deploy (only a deploy
+#   step's own token: 401 without a token, 403 with any user token), or
+#   the least role.  A deployment that waits for nobody cannot be
+#   approved (409) and an incident that does not exist is a 404: the
+#   state, not the caller, answers those.
 #   OK: the answer for a caller that may call it.  A cancel of a completed
 #   run is a 409 (the state, not the caller, refuses it).
 #   BODY: the JSON body, or - for none.
@@ -52,6 +56,19 @@ ROUTES=(
     'GET    /api/v1/tokens                                     admin     200 -'
     'POST   /api/v1/tokens                                     admin     201 {"role":"viewer","name":"tmp-{who}"}'
     'DELETE /api/v1/tokens/{token}                             admin     204 -'
+    'GET    /api/v1/environments                               viewer    200 -'
+    'GET    /api/v1/repos/{repo}/environments/{env}            viewer    200 -'
+    'PUT    /api/v1/repos/{repo}/environments/{newenv}         admin     201 {"reviewers":1}'
+    'POST   /api/v1/repos/{repo}/environments/{env}/unlock     admin     200 -'
+    'POST   /api/v1/repos/{repo}/environments/{env}/rollback   approver  202 {"reason":"matrix"}'
+    'GET    /api/v1/deployments                                viewer    200 -'
+    'GET    /api/v1/deployments/{deploy}                       viewer    200 -'
+    'POST   /api/v1/deployments/{deploy}/approve               developer 409 -'
+    'POST   /api/v1/deployments/{deploy}/reject                developer 409 -'
+    'POST   /api/v1/deployments/{deploy}/events                deploy    403 {"phase":"x","status":"y"}'
+    'GET    /api/v1/incidents                                  viewer    200 -'
+    'GET    /api/v1/incidents/{incident}                       viewer    404 -'
+    'GET    /api/v1/alerts                                     viewer    200 -'
     'GET    /api/v1/deliveries                                 admin     200 -'
     'GET    /api/v1/audit                                      admin     200 -'
 )
@@ -163,6 +180,11 @@ setup_api 201 POST /api/v1/tokens -d '{"role":"viewer","name":"pool0"}'
 TOKEN_POOL=("$(field id)")
 setup_api 204 PUT /api/v1/repos/app/secrets/DEL_0 -d '{"value":"x0"}'
 SECRET_POOL=(DEL_0)
+# an environment, and a deployment record (a rollback with nothing to
+# roll back to: it ends at once, as failure)
+setup_api 201 PUT /api/v1/repos/app/environments/staging -d '{}'
+setup_api 202 POST /api/v1/repos/app/environments/staging/rollback -d '{}'
+DEPLOY=$(field id)
 # wait (30 s at most) until the server lists them all as completed
 for i in $(seq 1 600); do
     setup_api 200 GET '/api/v1/runs?repo=app&status=completed'
@@ -199,6 +221,7 @@ want_for() { # MINROLE OK CALLER: sets WANT, the status this caller should get
     case $min in
     none) WANT=$okst ;;
     sig) WANT=401 ;;
+    deploy) if [ "$who" = none ]; then WANT=401; else WANT=403; fi ;;
     *)
         if [ -z "${RANK[$who]:-}" ]; then WANT=401
         elif [ "${RANK[$who]}" -lt "${RANK[$min]}" ]; then WANT=403
@@ -247,6 +270,10 @@ fill() {
     x=${x//\{token\}/${TOKEN_POOL[$k]:-0}}
     x=${x//\{secret\}/${SECRET_POOL[$k]:-NONE}}
     x=${x//\{who\}/$who}
+    x=${x//\{newenv\}/env-$who}
+    x=${x//\{env\}/staging}
+    x=${x//\{deploy\}/$DEPLOY}
+    x=${x//\{incident\}/999999}
     x=${x//\{url\}/$T/app.git}
     FILLED=$x
 }

@@ -5,7 +5,7 @@
 # (phases, incidents, alerts, release tags), escalation lock and unlock,
 # and the audit trail of every decision.
 . "$(dirname "$0")/lib.sh"
-plan 48
+plan 49
 
 mkdir -p "$T/src"
 workflow "$T/src" cd.yml <<'YML'
@@ -181,6 +181,8 @@ ok "as 'approval timed out'" bash -c \
     "api GET /api/v1/deployments/$dep | jget status | grep -qx timed_out && api GET /api/v1/runs/$run/jobs | grep -q 'approval timed out'"
 ok "an error alert says so" bash -c \
     "api GET /api/v1/alerts | grep -q 'approval.timed_out'"
+ok "the timeout is in the audit log" bash -c \
+    "api GET /api/v1/audit | grep -q 'deployment.timeout'"
 
 # --- branch rules and freezes ---
 git -C "$T/src" checkout -q -b feature/x
