@@ -18,6 +18,8 @@ int cli_serve(int argc, char **argv);
 /** ferry proxy --listen ADDR --admin ADDR [--state FILE]: the data plane
  *  (proxy_cmd.c). */
 int cli_proxy(int argc, char **argv);
+/** The usage of ferry proxy (also `ferry help proxy`). */
+extern const char cli_proxy_usage[];
 /** ferry __deploy [--rollback ENV --reason R | --unlock ENV]: the step
  *  that `uses: ferry/deploy@v1` runs, inputs in INPUT_* (deploy_cmd.c).
  *  Internal: started by the engine (or by the server for a rollback). */
@@ -40,6 +42,19 @@ int cli_repo(int argc, char **argv);
 int cli_token(int argc, char **argv);
 /** ferry secret set|list|rm. */
 int cli_secret(int argc, char **argv);
+/* Continuous delivery verbs (cd_cmd.c), clients of the API too. */
+/** ferry env list|show|create|set|unlock NAME [--repo R] [rules]. */
+int cli_env(int argc, char **argv);
+/** ferry approve DEPLOYMENT [--comment C]. */
+int cli_approve(int argc, char **argv);
+/** ferry reject DEPLOYMENT [--comment C]. */
+int cli_reject(int argc, char **argv);
+/** ferry rollback ENV [--repo R] [--reason TEXT] [--wait]. */
+int cli_rollback(int argc, char **argv);
+/** ferry deployments [--repo R] [--env E] [--status S] | DEPLOYMENT. */
+int cli_deployments(int argc, char **argv);
+/** ferry incidents [--repo R] | INCIDENT. */
+int cli_incidents(int argc, char **argv);
 /** ferry hook-notify: what the post-receive hook runs. */
 int cli_hook_notify(int argc, char **argv);
 /** Print the usage of @verb (NULL: all) to stdout. */

@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "deploy/deploy.h"
+#include "deploy/envstate.h"
 #include "util/span.h"
 #include "util/xalloc.h"
 
@@ -163,6 +164,23 @@ static json_t *inputs_from_env(void)
         json_object_set_new(o, name, json_string(eq + 1));
         free(name);
     }
+    /* read once: the instances and hooks this step starts do not get
+     * them (the step's inputs are not the application's environment) */
+    for (;;) {
+        char **e = environ;
+        char *name;
+
+        while (*e && strncmp(*e, "INPUT_", 6) != 0)
+            e++;
+        if (!*e)
+            break;
+        name = xstrndup(*e, strcspn(*e, "="));
+        if (unsetenv(name) != 0) {
+            free(name);
+            break;
+        }
+        free(name);
+    }
     return o;
 }
 
@@ -305,6 +323,7 @@ int cli_deploy(int argc, char **argv)
 {
     const char *rollback = NULL, *unlock = NULL, *state = NULL, *stop = NULL;
     const char *reason = NULL, *home = NULL;
+    char *full_home;
     char self[4096];
     ssize_t n;
     struct reporter rp;
@@ -371,11 +390,15 @@ int cli_deploy(int argc, char **argv)
         return 0;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
+    /* instances and hooks find the deploy home where this step did */
+    full_home = envstate_home_dup(home);
+    setenv("FERRY_DEPLOY_HOME", full_home, 1);
     reporter_init(&rp);
     if (rollback)
-        status = do_rollback(home, self, rollback, reason, &rp);
+        status = do_rollback(full_home, self, rollback, reason, &rp);
     else
-        status = do_deploy(home, self, &rp);
+        status = do_deploy(full_home, self, &rp);
     reporter_release(&rp);
+    free(full_home);
     return status;
 }

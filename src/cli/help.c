@@ -57,6 +57,8 @@ void cli_help(const char *verb)
                "(default HOME/ferry.db)\n"
                "  --fail-on-restart a run lost to a restart fails "
                "instead of retrying\n");
+    if (!verb || strcmp(verb, "proxy") == 0)
+        fputs(cli_proxy_usage, stdout);
     if (!verb || strcmp(verb, "status") == 0)
         printf("usage: ferry status [--repo R] [--branch B] [--status S] "
                "[--limit N]\n"
@@ -116,6 +118,71 @@ void cli_help(const char *verb)
                "stdin\n"
                "(one final newline dropped): prefer that to --value, which "
                "ps shows.\n");
+    if (!verb || strcmp(verb, "env") == 0)
+        printf("usage: ferry env list [--repo R]\n"
+               "       ferry env show NAME [--repo R]\n"
+               "       ferry env create|set NAME [--repo R] [rules]\n"
+               "       ferry env unlock NAME [--repo R]\n"
+               "An environment's protection rules, lock and deployments "
+               "(docs/deploy.md).\n"
+               "create fails if NAME exists (unset rules take their "
+               "defaults); set\n"
+               "changes only the rules given.  Rules:\n"
+               "  --reviewers [ROLE:]N   approvals needed (0-10), e.g. "
+               "approver:2\n"
+               "  --reviewer-role ROLE   the least role that may approve "
+               "(developer,\n"
+               "                         approver, admin; default "
+               "approver)\n"
+               "  --users a,b            only these tokens' names may "
+               "approve ('': any)\n"
+               "  --allow-self-review    who triggered it may approve "
+               "(--prevent-self-review:\n"
+               "                         not, the default)\n"
+               "  --branches 'main,v*'   refs that may deploy, globs "
+               "('': any)\n"
+               "  --wait 5m              wait this long before deploying\n"
+               "  --timeout 30m          approvals are due within this "
+               "(default 30m)\n"
+               "  --freeze FROM/TO       no deployment in [FROM, TO) "
+               "(RFC 3339 or dates;\n"
+               "                         repeatable; 'none' clears)\n"
+               "  --production           releases are tagged; DORA counts "
+               "it\n"
+               "                         (--no-production: not)\n"
+               "unlock (admin) lifts the lock a failed rollback left.  "
+               "--repo may be\n"
+               "omitted when the server has one repository.\n");
+    if (!verb || strcmp(verb, "approve") == 0 || strcmp(verb, "reject") == 0)
+        printf("usage: ferry approve|reject DEPLOYMENT [--comment C]\n"
+               "Approve or reject a deployment waiting for its "
+               "environment's reviewers.\n"
+               "  -m, --comment C   why, kept on the record\n");
+    if (!verb || strcmp(verb, "rollback") == 0)
+        printf("usage: ferry rollback ENV [--repo R] [--reason TEXT] "
+               "[--wait]\n"
+               "Put ENV's previous version back (approver); queued ahead "
+               "of deployments.\n"
+               "  --reason TEXT     why, kept on the record\n"
+               "  -w, --wait        wait for the end: exit 0 if it "
+               "succeeded, 1 if not\n");
+    if (!verb || strcmp(verb, "deployments") == 0)
+        printf(
+            "usage: ferry deployments [--repo R] [--env E] [--status S] "
+            "[--limit N]\n"
+            "       ferry deployments DEPLOYMENT\n"
+            "List deployments, newest first, or show one with its "
+            "approvals and phases.\n"
+            "  --status S        waiting, queued, in_progress, rolling_back, "
+            "success,\n"
+            "                    failure, failed, rolled_back, escalated, "
+            "rejected,\n"
+            "                    timed_out or cancelled\n"
+            "  -n, --limit N     at most N (1-200, default 50)\n");
+    if (!verb || strcmp(verb, "incidents") == 0)
+        printf("usage: ferry incidents [--repo R] | INCIDENT\n"
+               "List incidents (opened by rollbacks), or show one's "
+               "timeline.\n");
     if (!verb || strcmp(verb, "hook-notify") == 0)
         printf("usage: ferry hook-notify --server URL --repo NAME "
                "--key-file F\n"

@@ -16,6 +16,9 @@ static const struct {
     {"dispatch", cli_dispatch}, {"repo", cli_repo},
     {"token", cli_token},     {"secret", cli_secret},
     {"hook-notify", cli_hook_notify},
+    {"env", cli_env},         {"approve", cli_approve},
+    {"reject", cli_reject},   {"rollback", cli_rollback},
+    {"deployments", cli_deployments}, {"incidents", cli_incidents},
 };
 
 int main(int argc, char **argv)

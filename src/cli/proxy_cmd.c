@@ -10,7 +10,7 @@
 #include "util/limits.h"
 #include "util/span.h"
 
-static const char usage_text[] =
+const char cli_proxy_usage[] =
     "usage: ferry proxy --listen HOST:PORT --admin HOST:PORT|unix:/PATH\n"
     "                   [--state FILE] [--max-connections N]\n"
     "\n"
@@ -30,7 +30,7 @@ static int usage(const char *msg)
 {
     if (msg)
         fprintf(stderr, "ferry proxy: %s\n", msg);
-    fputs(usage_text, stderr);
+    fputs(cli_proxy_usage, stderr);
     return 2;
 }
 
@@ -51,7 +51,7 @@ int cli_proxy(int argc, char **argv)
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
 
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            fputs(usage_text, stdout);
+            fputs(cli_proxy_usage, stdout);
             return 0;
         }
         if (strcmp(a, "--listen") != 0 && strcmp(a, "--admin") != 0 &&

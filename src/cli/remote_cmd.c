@@ -1,8 +1,9 @@
 /* remote_cmd: the client verbs — status, logs, cancel, rerun, dispatch,
  * repo, token, secret and hook-notify — as thin shells over the HTTP API
- * (client.h).  Human output goes to stdout, errors to stderr as "ferry:
- * message"; --json prints the API's answer as it is.  No verb keeps state
- * between runs or talks to the store directly. */
+ * (client.h), and the helpers every client verb shares (remote.h).  Human
+ * output goes to stdout, errors to stderr as "ferry: message"; --json
+ * prints the API's answer as it is.  No verb keeps state between runs or
+ * talks to the store directly. */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -16,6 +17,7 @@
 
 #include "cli/cli.h"
 #include "cli/client.h"
+#include "cli/remote.h"
 #include "trigger/hook.h"
 #include "util/buf.h"
 #include "util/crypto.h"
@@ -28,37 +30,7 @@
 
 /* ---- arguments ---- */
 
-enum opt_kind { OPT_BOOL, OPT_STR, OPT_LIST };
-
-struct strv {
-    const char **v;
-    size_t n;
-};
-
-struct opt {
-    const char *name; /* "--repo" */
-    const char *alt;  /* "-f", or NULL */
-    enum opt_kind kind;
-    void *dst; /* bool *, const char ** or struct strv * */
-};
-
-/* What every verb takes. */
-struct common {
-    const char *server; /* --server, else $FERRY_SERVER */
-    const char *token;  /* --token, else $FERRY_TOKEN */
-    bool json;
-};
-
-/* The verb's shape, for messages: help topic and synopsis. */
-struct verb {
-    const char *topic;    /* "repo": the page of 'ferry help' */
-    const char *synopsis; /* "ferry repo add NAME PATH [options]" */
-};
-
-static int usage(const struct verb *v, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int usage(const struct verb *v, const char *fmt, ...)
+int remote_usage(const struct remote_verb *v, const char *fmt, ...)
 {
     va_list ap;
 
@@ -71,8 +43,8 @@ static int usage(const struct verb *v, const char *fmt, ...)
     return 2;
 }
 
-static const struct opt *find_opt(const struct opt *opts, const char *a,
-                                  size_t alen)
+static const struct remote_opt *find_opt(const struct remote_opt *opts,
+                                         const char *a, size_t alen)
 {
     for (size_t i = 0; opts && opts[i].name; i++)
         if ((strlen(opts[i].name) == alen &&
@@ -88,16 +60,16 @@ static const struct opt *find_opt(const struct opt *opts, const char *a,
  * @maxpos positional arguments into @pos.  "--opt=value" and "--" work.
  * Returns -1 to go on, else the exit status: 0 after -h, 2 on bad usage.
  */
-static int parse_args(const struct verb *v, int argc, char **argv, int first,
-                      const struct opt *opts, struct common *cm,
-                      const char **pos, size_t minpos, size_t maxpos,
-                      size_t *npos)
+int remote_parse_args(const struct remote_verb *v, int argc, char **argv,
+                      int first, const struct remote_opt *opts,
+                      struct remote_common *cm, const char **pos, size_t minpos,
+                      size_t maxpos, size_t *npos)
 {
-    const struct opt common[] = {
-        {"--server", NULL, OPT_STR, &cm->server},
-        {"--token", NULL, OPT_STR, &cm->token},
-        {"--json", NULL, OPT_BOOL, &cm->json},
-        {NULL, NULL, OPT_BOOL, NULL},
+    const struct remote_opt common[] = {
+        {"--server", NULL, REMOTE_OPT_STR, &cm->server},
+        {"--token", NULL, REMOTE_OPT_STR, &cm->token},
+        {"--json", NULL, REMOTE_OPT_BOOL, &cm->json},
+        {NULL, NULL, REMOTE_OPT_BOOL, NULL},
     };
     bool dashdash = false;
 
@@ -106,12 +78,12 @@ static int parse_args(const struct verb *v, int argc, char **argv, int first,
         const char *a = argv[i];
         const char *eq;
         const char *val;
-        const struct opt *o;
+        const struct remote_opt *o;
         size_t alen;
 
         if (dashdash || a[0] != '-' || strcmp(a, "-") == 0) {
             if (*npos == maxpos)
-                return usage(v, "unexpected argument '%s'", a);
+                return remote_usage(v, "unexpected argument '%s'", a);
             pos[(*npos)++] = a;
             continue;
         }
@@ -129,10 +101,10 @@ static int parse_args(const struct verb *v, int argc, char **argv, int first,
         if (!o)
             o = find_opt(common, a, alen);
         if (!o)
-            return usage(v, "unknown option '%.*s'", (int)alen, a);
-        if (o->kind == OPT_BOOL) {
+            return remote_usage(v, "unknown option '%.*s'", (int)alen, a);
+        if (o->kind == REMOTE_OPT_BOOL) {
             if (eq)
-                return usage(v, "option '%s' takes no value", o->name);
+                return remote_usage(v, "option '%s' takes no value", o->name);
             *(bool *)o->dst = true;
             continue;
         }
@@ -141,25 +113,25 @@ static int parse_args(const struct verb *v, int argc, char **argv, int first,
         } else if (i + 1 < argc) {
             val = argv[++i];
         } else {
-            return usage(v, "option '%s' needs a value", o->name);
+            return remote_usage(v, "option '%s' needs a value", o->name);
         }
-        if (o->kind == OPT_STR) {
+        if (o->kind == REMOTE_OPT_STR) {
             *(const char **)o->dst = val;
         } else {
-            struct strv *sv = o->dst;
+            struct remote_strv *sv = o->dst;
 
             sv->v = xrealloc(sv->v, (sv->n + 1) * sizeof(*sv->v));
             sv->v[sv->n++] = val;
         }
     }
     if (*npos < minpos)
-        return usage(v, "missing arguments");
+        return remote_usage(v, "missing arguments");
     return -1;
 }
 
 /* ---- errors, connection, output ---- */
 
-static int fail(const struct ferr *err)
+int remote_fail(const struct ferr *err)
 {
     char msg[1200];
 
@@ -167,9 +139,7 @@ static int fail(const struct ferr *err)
     return 2;
 }
 
-static int fail_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int fail_msg(const char *fmt, ...)
+int remote_fail_msg(const char *fmt, ...)
 {
     va_list ap;
 
@@ -182,18 +152,18 @@ static int fail_msg(const char *fmt, ...)
 }
 
 /* Connect as @cm says; -1 on success, else the exit status. */
-static int connect_to(const struct common *cm, struct client **out)
+int remote_connect(const struct remote_common *cm, struct client **out)
 {
     struct ferr err;
 
     ferr_clear(&err);
     if (client_new(cm->server, cm->token, out, &err))
-        return fail(&err);
+        return remote_fail(&err);
     return -1;
 }
 
 /* One API call; -1 on success (*@out may be NULL for 204), else 2. */
-static int call(struct client *c, const char *method, const char *path,
+int remote_call(struct client *c, const char *method, const char *path,
                 json_t *body, json_t **out)
 {
     struct ferr err;
@@ -201,11 +171,11 @@ static int call(struct client *c, const char *method, const char *path,
 
     ferr_clear(&err);
     if (client_json(c, method, path, body, &status, out, &err))
-        return fail(&err);
+        return remote_fail(&err);
     return -1;
 }
 
-static void print_json(const json_t *j)
+void remote_print_json(const json_t *j)
 {
     char *s;
 
@@ -217,39 +187,36 @@ static void print_json(const json_t *j)
     free(s);
 }
 
-static const char *jstr(const json_t *o, const char *key, const char *dflt)
+const char *remote_jstr(const json_t *o, const char *key, const char *dflt)
 {
     const char *s = json_string_value(json_object_get(o, key));
 
     return s ? s : dflt;
 }
 
-static json_int_t jint(const json_t *o, const char *key)
+json_int_t remote_jint(const json_t *o, const char *key)
 {
     return json_integer_value(json_object_get(o, key));
 }
 
 /* The array @key of the answer @ans, or an error exit. */
-static json_t *answer_array(const json_t *ans, const char *key)
+json_t *remote_answer_array(const json_t *ans, const char *key)
 {
     json_t *a = json_object_get(ans, key);
 
     if (!json_is_array(a))
-        fail_msg("the server's answer has no '%s' list", key);
+        remote_fail_msg("the server's answer has no '%s' list", key);
     return json_is_array(a) ? a : NULL;
 }
 
 /* A run id: digits only. */
-static bool parse_id(const char *s, size_t n, uint64_t *out)
+bool remote_parse_id(const char *s, size_t n, uint64_t *out)
 {
     return n > 0 && span_to_u64(span_of(s, n), out) == FERR_OK;
 }
 
 /* Build "/…" into @b; false (with a message) when it got too long. */
-static bool path_fmt(struct buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static bool path_fmt(struct buf *b, const char *fmt, ...)
+bool remote_path_fmt(struct buf *b, const char *fmt, ...)
 {
     va_list ap;
     enum ferr_code rc;
@@ -258,14 +225,14 @@ static bool path_fmt(struct buf *b, const char *fmt, ...)
     rc = buf_vaddf(b, fmt, ap);
     va_end(ap);
     if (rc)
-        fail_msg("the request path is too long");
+        remote_fail_msg("the request path is too long");
     return rc == FERR_OK;
 }
 
-static bool path_esc(struct buf *b, const char *s)
+bool remote_path_esc(struct buf *b, const char *s)
 {
     if (client_escape(b, s)) {
-        fail_msg("the request path is too long");
+        remote_fail_msg("the request path is too long");
         return false;
     }
     return true;
@@ -287,7 +254,7 @@ static bool digits(const char *s, int n, int *out)
 }
 
 /* RFC 3339: YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM). */
-static bool parse_time(const char *s, time_t *out)
+bool remote_parse_time(const char *s, time_t *out)
 {
     struct tm tm;
     int y, mo, d, h, mi, sec, oh = 0, om = 0;
@@ -320,7 +287,7 @@ static bool parse_time(const char *s, time_t *out)
 }
 
 /* "12s", "4m05s", "1h02m", "3d04h" */
-static void fmt_duration(char *out, size_t n, long long s)
+void remote_fmt_duration(char *out, size_t n, long long s)
 {
     if (s < 0)
         s = 0;
@@ -335,7 +302,7 @@ static void fmt_duration(char *out, size_t n, long long s)
 }
 
 /* "12s", "5m", "3h", "2d" */
-static void fmt_age(char *out, size_t n, long long s)
+void remote_fmt_age(char *out, size_t n, long long s)
 {
     if (s < 0)
         s = 0;
@@ -350,7 +317,7 @@ static void fmt_age(char *out, size_t n, long long s)
 }
 
 /* "2026-11-23 10:04" from an RFC 3339 time; "-" for null. */
-static void fmt_when(char *out, size_t n, const char *t)
+void remote_fmt_when(char *out, size_t n, const char *t)
 {
     if (!t || strlen(t) < 16) {
         snprintf(out, n, "%s", t ? t : "-");
@@ -359,14 +326,8 @@ static void fmt_when(char *out, size_t n, const char *t)
     snprintf(out, n, "%.10s %.5s", t, t + 11);
 }
 
-struct table {
-    size_t ncol;
-    size_t nrow;
-    char **cells; /* nrow * ncol, each the caller's text made safe */
-};
-
 /* Text from the server shown in a table: no control characters. */
-static char *cell_dup(const char *s)
+char *remote_clean_dup(const char *s)
 {
     char *d = xstrdup(s ? s : "");
 
@@ -376,11 +337,11 @@ static char *cell_dup(const char *s)
     return d;
 }
 
-static void table_row(struct table *t, const char *const *cells)
+void remote_table_row(struct remote_table *t, const char *const *cells)
 {
     t->cells = xrealloc(t->cells, (t->nrow + 1) * t->ncol * sizeof(char *));
     for (size_t i = 0; i < t->ncol; i++)
-        t->cells[t->nrow * t->ncol + i] = cell_dup(cells[i]);
+        t->cells[t->nrow * t->ncol + i] = remote_clean_dup(cells[i]);
     t->nrow++;
 }
 
@@ -394,7 +355,7 @@ static size_t width(const char *s)
     return w;
 }
 
-static void table_print_free(struct table *t)
+void remote_table_print_free(struct remote_table *t)
 {
     size_t *w = xcalloc(t->ncol, sizeof(*w));
 
@@ -418,6 +379,8 @@ static void table_print_free(struct table *t)
     for (size_t i = 0; i < t->nrow * t->ncol; i++)
         free(t->cells[i]);
     free(t->cells);
+    t->cells = NULL;
+    t->nrow = 0;
     free(w);
 }
 
@@ -443,8 +406,8 @@ static const char *short_ref(const char *ref, char *tmp, size_t n)
 
 static const char *run_state(const json_t *run)
 {
-    const char *st = jstr(run, "status", "?");
-    const char *concl = jstr(run, "conclusion", NULL);
+    const char *st = remote_jstr(run, "status", "?");
+    const char *concl = remote_jstr(run, "conclusion", NULL);
 
     return strcmp(st, "completed") == 0 && concl ? concl : st;
 }
@@ -453,7 +416,7 @@ static void print_runs(const json_t *runs)
 {
     const char *head[] = {"ID",  "REPO", "WORKFLOW", "NUMBER", "EVENT",
                           "REF", "SHA",  "STATUS",   "AGE",    "DURATION"};
-    struct table t = {10, 0, NULL};
+    struct remote_table t = {10, 0, NULL};
     time_t now = time(NULL);
     size_t i;
     json_t *run;
@@ -462,48 +425,51 @@ static void print_runs(const json_t *runs)
         printf("no runs\n");
         return;
     }
-    table_row(&t, head);
+    remote_table_row(&t, head);
     json_array_foreach (runs, i, run) {
         char id[24], num[24], sha[8], age[32], dur[32], ref[32];
-        const char *wf = jstr(run, "workflow_name", NULL);
+        const char *wf = remote_jstr(run, "workflow_name", NULL);
         time_t created, started, finished;
         const char *row[10];
 
         /* an unnamed workflow goes by its path: its file name will do */
-        if (!wf || !*wf || strcmp(wf, jstr(run, "workflow", "")) == 0) {
-            const char *p = jstr(run, "workflow", "?");
+        if (!wf || !*wf || strcmp(wf, remote_jstr(run, "workflow", "")) == 0) {
+            const char *p = remote_jstr(run, "workflow", "?");
             const char *slash = strrchr(p, '/');
 
             wf = slash ? slash + 1 : p;
         }
-        snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT, jint(run, "id"));
+        snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT,
+                 remote_jint(run, "id"));
         snprintf(num, sizeof(num), "#%" JSON_INTEGER_FORMAT,
-                 jint(run, "number"));
-        snprintf(sha, sizeof(sha), "%.7s", jstr(run, "sha", "-"));
-        if (parse_time(jstr(run, "created_at", NULL), &created))
-            fmt_age(age, sizeof(age), (long long)(now - created));
+                 remote_jint(run, "number"));
+        snprintf(sha, sizeof(sha), "%.7s", remote_jstr(run, "sha", "-"));
+        if (remote_parse_time(remote_jstr(run, "created_at", NULL), &created))
+            remote_fmt_age(age, sizeof(age), (long long)(now - created));
         else
             snprintf(age, sizeof(age), "-");
-        if (parse_time(jstr(run, "started_at", NULL), &started)) {
-            if (!parse_time(jstr(run, "finished_at", NULL), &finished))
+        if (remote_parse_time(remote_jstr(run, "started_at", NULL), &started)) {
+            if (!remote_parse_time(remote_jstr(run, "finished_at", NULL),
+                                   &finished))
                 finished = now;
-            fmt_duration(dur, sizeof(dur), (long long)(finished - started));
+            remote_fmt_duration(dur, sizeof(dur),
+                                (long long)(finished - started));
         } else {
             snprintf(dur, sizeof(dur), "-");
         }
         row[0] = id;
-        row[1] = jstr(run, "repo", "?");
+        row[1] = remote_jstr(run, "repo", "?");
         row[2] = wf;
         row[3] = num;
-        row[4] = jstr(run, "event", "?");
-        row[5] = short_ref(jstr(run, "ref", NULL), ref, sizeof(ref));
+        row[4] = remote_jstr(run, "event", "?");
+        row[5] = short_ref(remote_jstr(run, "ref", NULL), ref, sizeof(ref));
         row[6] = sha;
         row[7] = run_state(run);
         row[8] = age;
         row[9] = dur;
-        table_row(&t, row);
+        remote_table_row(&t, row);
     }
-    table_print_free(&t);
+    remote_table_print_free(&t);
 }
 
 static bool is_conclusion(const char *s)
@@ -513,12 +479,13 @@ static bool is_conclusion(const char *s)
 }
 
 /* Add "&key=value" (the first one with '?') to @b when @value is set. */
-static bool add_query(struct buf *b, bool *first, const char *key,
+bool remote_add_query(struct buf *b, bool *first, const char *key,
                       const char *value)
 {
     if (!value)
         return true;
-    if (!path_fmt(b, "%c%s=", *first ? '?' : '&', key) || !path_esc(b, value))
+    if (!remote_path_fmt(b, "%c%s=", *first ? '?' : '&', key) ||
+        !remote_path_esc(b, value))
         return false;
     *first = false;
     return true;
@@ -526,16 +493,17 @@ static bool add_query(struct buf *b, bool *first, const char *key,
 
 int cli_status(int argc, char **argv)
 {
-    const struct verb v = {"status", "ferry status [--repo R] [--branch B] "
-                                     "[--status S] [--limit N] [--json]"};
-    struct common cm = {NULL, NULL, false};
+    const struct remote_verb v = {"status",
+                                  "ferry status [--repo R] [--branch B] "
+                                  "[--status S] [--limit N] [--json]"};
+    struct remote_common cm = {NULL, NULL, false};
     const char *repo = NULL, *branch = NULL, *status = NULL, *limit = NULL;
-    const struct opt opts[] = {
-        {"--repo", NULL, OPT_STR, &repo},
-        {"--branch", NULL, OPT_STR, &branch},
-        {"--status", NULL, OPT_STR, &status},
-        {"--limit", "-n", OPT_STR, &limit},
-        {NULL, NULL, OPT_BOOL, NULL},
+    const struct remote_opt opts[] = {
+        {"--repo", NULL, REMOTE_OPT_STR, &repo},
+        {"--branch", NULL, REMOTE_OPT_STR, &branch},
+        {"--status", NULL, REMOTE_OPT_STR, &status},
+        {"--limit", "-n", REMOTE_OPT_STR, &limit},
+        {NULL, NULL, REMOTE_OPT_BOOL, NULL},
     };
     struct client *c = NULL;
     json_t *ans = NULL;
@@ -546,32 +514,33 @@ int cli_status(int argc, char **argv)
     size_t npos;
     int rc;
 
-    rc = parse_args(&v, argc, argv, 1, opts, &cm, NULL, 0, 0, &npos);
+    rc = remote_parse_args(&v, argc, argv, 1, opts, &cm, NULL, 0, 0, &npos);
     if (rc >= 0)
         return rc;
     if (limit && (span_to_u64(span_cstr(limit), &n) || n < 1 || n > 200))
-        return usage(&v, "--limit needs a number from 1 to 200, got '%s'",
-                     limit);
+        return remote_usage(
+            &v, "--limit needs a number from 1 to 200, got '%s'", limit);
     buf_init(&path, LIM_URL);
     /* --status failure means the conclusion: it is what people ask */
-    if (!path_fmt(&path, "/api/v1/runs") ||
-        !add_query(&path, &first, "repo", repo) ||
-        !add_query(&path, &first, "branch", branch) ||
-        !add_query(&path, &first,
-                   status && is_conclusion(status) ? "conclusion" : "status",
-                   status) ||
-        !add_query(&path, &first, "limit", limit)) {
+    if (!remote_path_fmt(&path, "/api/v1/runs") ||
+        !remote_add_query(&path, &first, "repo", repo) ||
+        !remote_add_query(&path, &first, "branch", branch) ||
+        !remote_add_query(&path, &first,
+                          status && is_conclusion(status) ? "conclusion"
+                                                          : "status",
+                          status) ||
+        !remote_add_query(&path, &first, "limit", limit)) {
         rc = 2;
         goto done;
     }
-    if ((rc = connect_to(&cm, &c)) >= 0 ||
-        (rc = call(c, "GET", buf_cstr(&path), NULL, &ans)) >= 0)
+    if ((rc = remote_connect(&cm, &c)) >= 0 ||
+        (rc = remote_call(c, "GET", buf_cstr(&path), NULL, &ans)) >= 0)
         goto done;
     rc = 2;
-    if (!(runs = answer_array(ans, "runs")))
+    if (!(runs = remote_answer_array(ans, "runs")))
         goto done;
     if (cm.json)
-        print_json(runs);
+        remote_print_json(runs);
     else
         print_runs(runs);
     rc = 0;
@@ -590,7 +559,7 @@ struct job_name {
 };
 
 struct logs {
-    const struct common *cm;
+    const struct remote_common *cm;
     bool json;
     json_int_t only_job;    /* 0: every job */
     struct job_name *names; /* job id -> name, learned as we go */
@@ -624,7 +593,7 @@ static void learn_jobs(struct logs *l, const json_t *run)
     json_t *job;
 
     json_array_foreach (json_object_get(run, "jobs"), i, job)
-        learn_name(l, jint(job, "id"), jstr(job, "name", NULL));
+        learn_name(l, remote_jint(job, "id"), remote_jstr(job, "name", NULL));
 }
 
 /* The job's name; asks the server on a second connection when unknown. */
@@ -642,7 +611,7 @@ static const char *job_name(struct logs *l, json_int_t id)
         return NULL;
     snprintf(path, sizeof(path), "/api/v1/jobs/%" JSON_INTEGER_FORMAT, id);
     if (client_json(l->side, "GET", path, NULL, NULL, &job, &err) == FERR_OK)
-        learn_name(l, id, jstr(job, "name", NULL));
+        learn_name(l, id, remote_jstr(job, "name", NULL));
     json_decref(job);
     return known_name(l, id);
 }
@@ -652,7 +621,7 @@ static int on_log_event(void *ud, const char *id, const char *event,
 {
     struct logs *l = ud;
     json_t *d = json_loads(data, JSON_DECODE_ANY, NULL);
-    json_int_t job = jint(d, "job");
+    json_int_t job = remote_jint(d, "job");
     int stop = 0;
 
     if (l->json) {
@@ -673,22 +642,22 @@ static int on_log_event(void *ud, const char *id, const char *event,
         json_decref(o);
     }
     if (strcmp(event, "line") == 0) {
-        const char *name = jstr(d, "job_name", NULL);
+        const char *name = remote_jstr(d, "job_name", NULL);
 
         learn_name(l, job, name);
         if (!l->json && (!l->only_job || job == l->only_job)) {
             if (name)
-                printf("[%s] %s\n", name, jstr(d, "text", ""));
+                printf("[%s] %s\n", name, remote_jstr(d, "text", ""));
             else
                 printf("[job %" JSON_INTEGER_FORMAT "] %s\n", job,
-                       jstr(d, "text", ""));
+                       remote_jstr(d, "text", ""));
         }
     } else if (strcmp(event, "job") == 0) {
-        const char *st = jstr(d, "status", "?");
-        const char *concl = jstr(d, "conclusion", NULL);
+        const char *st = remote_jstr(d, "status", "?");
+        const char *concl = remote_jstr(d, "conclusion", NULL);
         bool done = strcmp(st, "completed") == 0;
 
-        learn_name(l, job, jstr(d, "name", NULL));
+        learn_name(l, job, remote_jstr(d, "name", NULL));
         if (!l->only_job || job == l->only_job) {
             if (!l->json) {
                 const char *name = job_name(l, job);
@@ -706,11 +675,12 @@ static int on_log_event(void *ud, const char *id, const char *event,
             }
         }
     } else if (strcmp(event, "end") == 0) {
-        const char *concl = jstr(d, "conclusion", "");
+        const char *concl = remote_jstr(d, "conclusion", "");
 
         l->run_conclusion = xstrdup(concl);
         if (!l->json && !l->only_job)
-            printf("== run %s\n", *concl ? concl : jstr(d, "status", "?"));
+            printf("== run %s\n",
+                   *concl ? concl : remote_jstr(d, "status", "?"));
         stop = 1;
     }
     /* live output: a pipe reader sees each line as it happens */
@@ -733,36 +703,36 @@ static json_int_t resolve_job(const json_t *run, const char *want)
         return (json_int_t)n;
     /* an exact name wins over a key shared by matrix cells */
     json_array_foreach (json_object_get(run, "jobs"), i, job)
-        if (strcmp(jstr(job, "name", ""), want) == 0)
-            return jint(job, "id");
+        if (strcmp(remote_jstr(job, "name", ""), want) == 0)
+            return remote_jint(job, "id");
     json_array_foreach (json_object_get(run, "jobs"), i, job)
-        if (strcmp(jstr(job, "job_id", ""), want) == 0) {
-            found = jint(job, "id");
+        if (strcmp(remote_jstr(job, "job_id", ""), want) == 0) {
+            found = remote_jint(job, "id");
             matches++;
         }
     if (matches == 1)
         return found;
     if (matches == 0) {
-        fail_msg("run %" JSON_INTEGER_FORMAT " has no job '%s'",
-                 jint(run, "id"), want);
+        remote_fail_msg("run %" JSON_INTEGER_FORMAT " has no job '%s'",
+                        remote_jint(run, "id"), want);
         return 0;
     }
     fprintf(stderr, "ferry: job '%s' is ambiguous; name one of:", want);
     json_array_foreach (json_object_get(run, "jobs"), i, job)
-        if (strcmp(jstr(job, "job_id", ""), want) == 0)
-            fprintf(stderr, " '%s'", jstr(job, "name", "?"));
+        if (strcmp(remote_jstr(job, "job_id", ""), want) == 0)
+            fprintf(stderr, " '%s'", remote_jstr(job, "name", "?"));
     fputc('\n', stderr);
     return 0;
 }
 
 int cli_logs(int argc, char **argv)
 {
-    const struct verb v = {"logs", "ferry logs RUN[/JOB] [-f] [--json]"};
-    struct common cm = {NULL, NULL, false};
+    const struct remote_verb v = {"logs", "ferry logs RUN[/JOB] [-f] [--json]"};
+    struct remote_common cm = {NULL, NULL, false};
     bool follow = false;
-    const struct opt opts[] = {
-        {"--follow", "-f", OPT_BOOL, &follow},
-        {NULL, NULL, OPT_BOOL, NULL},
+    const struct remote_opt opts[] = {
+        {"--follow", "-f", REMOTE_OPT_BOOL, &follow},
+        {NULL, NULL, REMOTE_OPT_BOOL, NULL},
     };
     const char *pos[1];
     const char *slash;
@@ -776,22 +746,24 @@ int cli_logs(int argc, char **argv)
     int rc;
 
     memset(&l, 0, sizeof(l));
-    rc = parse_args(&v, argc, argv, 1, opts, &cm, pos, 1, 1, &npos);
+    rc = remote_parse_args(&v, argc, argv, 1, opts, &cm, pos, 1, 1, &npos);
     if (rc >= 0)
         return rc;
     slash = strchr(pos[0], '/');
-    if (!parse_id(pos[0], slash ? (size_t)(slash - pos[0]) : strlen(pos[0]),
-                  &run_id) ||
+    if (!remote_parse_id(pos[0],
+                         slash ? (size_t)(slash - pos[0]) : strlen(pos[0]),
+                         &run_id) ||
         (slash && !slash[1]))
-        return usage(&v, "bad run '%s': expected RUN or RUN/JOB", pos[0]);
-    if ((rc = connect_to(&cm, &c)) >= 0)
+        return remote_usage(&v, "bad run '%s': expected RUN or RUN/JOB",
+                            pos[0]);
+    if ((rc = remote_connect(&cm, &c)) >= 0)
         return rc;
     l.cm = &cm;
     l.json = cm.json;
     rc = 2;
     snprintf(path, sizeof(path), "/api/v1/runs/%" PRIu64, run_id);
     /* the run first: a clear 404, the jobs' names, and JOB by name */
-    if ((slash || follow) && call(c, "GET", path, NULL, &run) >= 0)
+    if ((slash || follow) && remote_call(c, "GET", path, NULL, &run) >= 0)
         goto done;
     learn_jobs(&l, run);
     if (slash && !(l.only_job = resolve_job(run, slash + 1)))
@@ -805,14 +777,14 @@ int cli_logs(int argc, char **argv)
             snprintf(path, sizeof(path), "/api/v1/runs/%" PRIu64 "/logs",
                      run_id);
         if (client_download(c, path, stdout, NULL, &err))
-            rc = fail(&err);
+            rc = remote_fail(&err);
         else
             rc = 0;
         goto done;
     }
     snprintf(path, sizeof(path), "/api/v1/runs/%" PRIu64 "/logs", run_id);
     if (client_follow(c, path, NULL, on_log_event, &l, &err)) {
-        rc = fail(&err);
+        rc = remote_fail(&err);
         goto done;
     }
     if (l.only_job && !l.job_conclusion) {
@@ -821,9 +793,9 @@ int cli_logs(int argc, char **argv)
 
         snprintf(path, sizeof(path), "/api/v1/jobs/%" JSON_INTEGER_FORMAT,
                  l.only_job);
-        if (call(c, "GET", path, NULL, &job) >= 0)
+        if (remote_call(c, "GET", path, NULL, &job) >= 0)
             goto done;
-        l.job_conclusion = xstrdup(jstr(job, "conclusion", ""));
+        l.job_conclusion = xstrdup(remote_jstr(job, "conclusion", ""));
         json_decref(job);
     }
     if (l.only_job)
@@ -847,14 +819,15 @@ done:
 
 static int run_action(int argc, char **argv, bool rerun)
 {
-    const struct verb vc = {"cancel", "ferry cancel RUN [--json]"};
-    const struct verb vr = {"rerun", "ferry rerun RUN [--failed] [--json]"};
-    const struct verb *v = rerun ? &vr : &vc;
-    struct common cm = {NULL, NULL, false};
+    const struct remote_verb vc = {"cancel", "ferry cancel RUN [--json]"};
+    const struct remote_verb vr = {"rerun",
+                                   "ferry rerun RUN [--failed] [--json]"};
+    const struct remote_verb *v = rerun ? &vr : &vc;
+    struct remote_common cm = {NULL, NULL, false};
     bool failed = false;
-    const struct opt ropts[] = {
-        {"--failed", NULL, OPT_BOOL, &failed},
-        {NULL, NULL, OPT_BOOL, NULL},
+    const struct remote_opt ropts[] = {
+        {"--failed", NULL, REMOTE_OPT_BOOL, &failed},
+        {NULL, NULL, REMOTE_OPT_BOOL, NULL},
     };
     const char *pos[1];
     struct client *c = NULL;
@@ -865,28 +838,29 @@ static int run_action(int argc, char **argv, bool rerun)
     size_t npos;
     int rc;
 
-    rc = parse_args(v, argc, argv, 1, rerun ? ropts : NULL, &cm, pos, 1, 1,
-                    &npos);
+    rc = remote_parse_args(v, argc, argv, 1, rerun ? ropts : NULL, &cm, pos, 1,
+                           1, &npos);
     if (rc >= 0)
         return rc;
-    if (!parse_id(pos[0], strlen(pos[0]), &id))
-        return usage(v, "bad run id '%s'", pos[0]);
-    if ((rc = connect_to(&cm, &c)) >= 0)
+    if (!remote_parse_id(pos[0], strlen(pos[0]), &id))
+        return remote_usage(v, "bad run id '%s'", pos[0]);
+    if ((rc = remote_connect(&cm, &c)) >= 0)
         return rc;
     snprintf(path, sizeof(path), "/api/v1/runs/%" PRIu64 "/%s", id,
              rerun ? "rerun" : "cancel");
     if (rerun)
         body = json_pack("{sb}", "failed_only", failed);
-    if ((rc = call(c, "POST", path, body, &ans)) >= 0)
+    if ((rc = remote_call(c, "POST", path, body, &ans)) >= 0)
         goto done;
     if (cm.json)
-        print_json(ans);
+        remote_print_json(ans);
     else if (rerun)
         printf("run %" PRIu64 ": attempt %" JSON_INTEGER_FORMAT " queued%s\n",
-               id, jint(ans, "attempt"),
+               id, remote_jint(ans, "attempt"),
                failed ? " (the failed jobs only)" : "");
-    else if (strcmp(jstr(ans, "status", ""), "completed") == 0)
-        printf("run %" PRIu64 ": %s\n", id, jstr(ans, "conclusion", "done"));
+    else if (strcmp(remote_jstr(ans, "status", ""), "completed") == 0)
+        printf("run %" PRIu64 ": %s\n", id,
+               remote_jstr(ans, "conclusion", "done"));
     else
         printf("run %" PRIu64 ": cancelling\n", id);
     rc = 0;
@@ -911,15 +885,16 @@ int cli_rerun(int argc, char **argv)
 
 int cli_dispatch(int argc, char **argv)
 {
-    const struct verb v = {"dispatch", "ferry dispatch REPO WORKFLOW "
-                                       "[--ref R] [--input K=V]... [--json]"};
-    struct common cm = {NULL, NULL, false};
+    const struct remote_verb v = {"dispatch",
+                                  "ferry dispatch REPO WORKFLOW "
+                                  "[--ref R] [--input K=V]... [--json]"};
+    struct remote_common cm = {NULL, NULL, false};
     const char *ref = NULL;
-    struct strv inputs = {NULL, 0};
-    const struct opt opts[] = {
-        {"--ref", NULL, OPT_STR, &ref},
-        {"--input", "-i", OPT_LIST, &inputs},
-        {NULL, NULL, OPT_BOOL, NULL},
+    struct remote_strv inputs = {NULL, 0};
+    const struct remote_opt opts[] = {
+        {"--ref", NULL, REMOTE_OPT_STR, &ref},
+        {"--input", "-i", REMOTE_OPT_LIST, &inputs},
+        {NULL, NULL, REMOTE_OPT_BOOL, NULL},
     };
     const char *pos[2];
     const char *wf;
@@ -936,7 +911,7 @@ int cli_dispatch(int argc, char **argv)
     int rc;
 
     buf_init(&path, LIM_URL);
-    rc = parse_args(&v, argc, argv, 1, opts, &cm, pos, 2, 2, &npos);
+    rc = remote_parse_args(&v, argc, argv, 1, opts, &cm, pos, 2, 2, &npos);
     if (rc >= 0)
         goto done;
     for (i = 0; i < inputs.n; i++) {
@@ -944,7 +919,8 @@ int cli_dispatch(int argc, char **argv)
         char *k;
 
         if (!eq || eq == inputs.v[i]) {
-            rc = usage(&v, "bad input '%s': expected NAME=VALUE", inputs.v[i]);
+            rc = remote_usage(&v, "bad input '%s': expected NAME=VALUE",
+                              inputs.v[i]);
             goto done;
         }
         k = xstrndup(inputs.v[i], (size_t)(eq - inputs.v[i]));
@@ -954,33 +930,36 @@ int cli_dispatch(int argc, char **argv)
     /* the workflow's file name: ".github/workflows/ci.yml" is "ci.yml" */
     wf = strrchr(pos[1], '/') ? strrchr(pos[1], '/') + 1 : pos[1];
     if (!*wf) {
-        rc = usage(&v, "bad workflow '%s': expected its file name", pos[1]);
+        rc = remote_usage(&v, "bad workflow '%s': expected its file name",
+                          pos[1]);
         goto done;
     }
-    if ((rc = connect_to(&cm, &c)) >= 0)
+    if ((rc = remote_connect(&cm, &c)) >= 0)
         goto done;
     rc = 2;
-    if (!path_fmt(&path, "/api/v1/repos/") || !path_esc(&path, pos[0]))
+    if (!remote_path_fmt(&path, "/api/v1/repos/") ||
+        !remote_path_esc(&path, pos[0]))
         goto done;
     if (!ref) {
         /* the server's idea of the default branch, stated explicitly */
-        if (call(c, "GET", buf_cstr(&path), NULL, &repo) >= 0)
+        if (remote_call(c, "GET", buf_cstr(&path), NULL, &repo) >= 0)
             goto done;
-        ref = jstr(repo, "default_branch", NULL);
+        ref = remote_jstr(repo, "default_branch", NULL);
     }
     if (ref)
         json_object_set_new(body, "ref", json_string(ref));
     json_object_set(body, "inputs", in);
-    if (!path_fmt(&path, "/workflows/") || !path_esc(&path, wf) ||
-        !path_fmt(&path, "/dispatches"))
+    if (!remote_path_fmt(&path, "/workflows/") || !remote_path_esc(&path, wf) ||
+        !remote_path_fmt(&path, "/dispatches"))
         goto done;
-    if (call(c, "POST", buf_cstr(&path), body, &ans) >= 0)
+    if (remote_call(c, "POST", buf_cstr(&path), body, &ans) >= 0)
         goto done;
     if (cm.json) {
-        print_json(ans);
-    } else if ((runs = answer_array(ans, "runs"))) {
+        remote_print_json(ans);
+    } else if ((runs = remote_answer_array(ans, "runs"))) {
         json_array_foreach (runs, i, run)
-            printf("queued run %" JSON_INTEGER_FORMAT "\n", jint(run, "id"));
+            printf("queued run %" JSON_INTEGER_FORMAT "\n",
+                   remote_jint(run, "id"));
         if (json_array_size(runs) == 0)
             printf("no run queued\n");
     } else {
@@ -1002,16 +981,16 @@ done:
 
 static int repo_add(int argc, char **argv)
 {
-    const struct verb v = {"repo", "ferry repo add NAME PATH [--hook] "
-                                   "[--branch B] [--webhook-secret S]"};
-    struct common cm = {NULL, NULL, false};
+    const struct remote_verb v = {"repo", "ferry repo add NAME PATH [--hook] "
+                                          "[--branch B] [--webhook-secret S]"};
+    struct remote_common cm = {NULL, NULL, false};
     bool hook = false;
     const char *branch = NULL, *secret = NULL;
-    const struct opt opts[] = {
-        {"--hook", NULL, OPT_BOOL, &hook},
-        {"--branch", NULL, OPT_STR, &branch},
-        {"--webhook-secret", NULL, OPT_STR, &secret},
-        {NULL, NULL, OPT_BOOL, NULL},
+    const struct remote_opt opts[] = {
+        {"--hook", NULL, REMOTE_OPT_BOOL, &hook},
+        {"--branch", NULL, REMOTE_OPT_STR, &branch},
+        {"--webhook-secret", NULL, REMOTE_OPT_STR, &secret},
+        {NULL, NULL, REMOTE_OPT_BOOL, NULL},
     };
     const char *pos[2];
     char *local = NULL;
@@ -1024,39 +1003,40 @@ static int repo_add(int argc, char **argv)
     size_t npos;
     int rc;
 
-    rc = parse_args(&v, argc, argv, 2, opts, &cm, pos, 2, 2, &npos);
+    rc = remote_parse_args(&v, argc, argv, 2, opts, &cm, pos, 2, 2, &npos);
     if (rc >= 0)
         return rc;
     /* a local repository is registered by its absolute path */
     local = realpath(pos[1], NULL);
     if (hook && !local)
-        return usage(&v,
-                     "--hook needs PATH to be a local repository: "
-                     "'%s': %s",
-                     pos[1], strerror(errno));
+        return remote_usage(&v,
+                            "--hook needs PATH to be a local repository: "
+                            "'%s': %s",
+                            pos[1], strerror(errno));
     if (hook && !(self = realpath("/proc/self/exe", NULL))) {
-        rc = fail_msg("cannot find the ferry binary: %s", strerror(errno));
+        rc = remote_fail_msg("cannot find the ferry binary: %s",
+                             strerror(errno));
         goto done;
     }
-    if ((rc = connect_to(&cm, &c)) >= 0)
+    if ((rc = remote_connect(&cm, &c)) >= 0)
         goto done;
     body = json_pack("{ss,ss}", "name", pos[0], "url", local ? local : pos[1]);
     if (!body) {
-        rc = fail_msg("the name and the path must be UTF-8 text");
+        rc = remote_fail_msg("the name and the path must be UTF-8 text");
         goto done;
     }
     if (branch)
         json_object_set_new(body, "default_branch", json_string(branch));
     if (secret)
         json_object_set_new(body, "webhook_secret", json_string(secret));
-    if ((rc = call(c, "POST", "/api/v1/repos", body, &ans)) >= 0)
+    if ((rc = remote_call(c, "POST", "/api/v1/repos", body, &ans)) >= 0)
         goto done;
-    key = jstr(ans, "hook_key", NULL);
+    key = remote_jstr(ans, "hook_key", NULL);
     if (cm.json) {
-        print_json(ans);
+        remote_print_json(ans);
     } else {
-        printf("added repo %s: %s\n", jstr(ans, "name", pos[0]),
-               jstr(ans, "url", local ? local : pos[1]));
+        printf("added repo %s: %s\n", remote_jstr(ans, "name", pos[0]),
+               remote_jstr(ans, "url", local ? local : pos[1]));
         if (key)
             printf("webhook secret: %s\n", key);
     }
@@ -1064,13 +1044,14 @@ static int repo_add(int argc, char **argv)
     if (hook) {
         ferr_clear(&err);
         if (!key) {
-            rc = fail_msg("the server sent no hook key: the hook was not "
-                          "installed");
+            rc =
+                remote_fail_msg("the server sent no hook key: the hook was not "
+                                "installed");
         } else if (hook_install(local, self, client_server(c), pos[0], key,
                                 &err)) {
             ferr_prefix(&err, "the repo was added but its hook was not "
                               "installed");
-            rc = fail(&err);
+            rc = remote_fail(&err);
         } else if (!cm.json) {
             printf("installed the post-receive hook in %s\n", local);
         }
@@ -1086,10 +1067,10 @@ done:
 
 static int repo_list(int argc, char **argv)
 {
-    const struct verb v = {"repo", "ferry repo list [--json]"};
-    struct common cm = {NULL, NULL, false};
+    const struct remote_verb v = {"repo", "ferry repo list [--json]"};
+    struct remote_common cm = {NULL, NULL, false};
     const char *head[] = {"NAME", "URL", "BRANCH", "CREATED"};
-    struct table t = {4, 0, NULL};
+    struct remote_table t = {4, 0, NULL};
     struct client *c = NULL;
     json_t *ans = NULL;
     json_t *repos;
@@ -1098,37 +1079,37 @@ static int repo_list(int argc, char **argv)
     size_t i;
     int rc;
 
-    rc = parse_args(&v, argc, argv, 2, NULL, &cm, NULL, 0, 0, &npos);
+    rc = remote_parse_args(&v, argc, argv, 2, NULL, &cm, NULL, 0, 0, &npos);
     if (rc >= 0)
         return rc;
-    if ((rc = connect_to(&cm, &c)) >= 0 ||
-        (rc = call(c, "GET", "/api/v1/repos", NULL, &ans)) >= 0)
+    if ((rc = remote_connect(&cm, &c)) >= 0 ||
+        (rc = remote_call(c, "GET", "/api/v1/repos", NULL, &ans)) >= 0)
         goto done;
     rc = 2;
-    if (!(repos = answer_array(ans, "repos")))
+    if (!(repos = remote_answer_array(ans, "repos")))
         goto done;
     rc = 0;
     if (cm.json) {
-        print_json(ans);
+        remote_print_json(ans);
         goto done;
     }
     if (json_array_size(repos) == 0) {
         printf("no repos\n");
         goto done;
     }
-    table_row(&t, head);
+    remote_table_row(&t, head);
     json_array_foreach (repos, i, r) {
         char when[32];
         const char *row[4];
 
-        fmt_when(when, sizeof(when), jstr(r, "created_at", NULL));
-        row[0] = jstr(r, "name", "?");
-        row[1] = jstr(r, "url", "?");
-        row[2] = jstr(r, "default_branch", "-");
+        remote_fmt_when(when, sizeof(when), remote_jstr(r, "created_at", NULL));
+        row[0] = remote_jstr(r, "name", "?");
+        row[1] = remote_jstr(r, "url", "?");
+        row[2] = remote_jstr(r, "default_branch", "-");
         row[3] = when;
-        table_row(&t, row);
+        remote_table_row(&t, row);
     }
-    table_print_free(&t);
+    remote_table_print_free(&t);
 done:
     json_decref(ans);
     client_free(c);
@@ -1136,11 +1117,11 @@ done:
 }
 
 /* Dispatch "VERB SUB …" to @subs; NULL-terminated names and functions. */
-static int subcommand(const struct verb *v, int argc, char **argv,
+int remote_subcommand(const struct remote_verb *v, int argc, char **argv,
                       const char *const *names, int (*const *fns)(int, char **))
 {
     if (argc < 2)
-        return usage(v, "missing command");
+        return remote_usage(v, "missing command");
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
         cli_help(v->topic);
         return 0;
@@ -1148,30 +1129,30 @@ static int subcommand(const struct verb *v, int argc, char **argv,
     for (size_t i = 0; names[i]; i++)
         if (strcmp(argv[1], names[i]) == 0)
             return fns[i](argc, argv);
-    return usage(v, "unknown command '%s'", argv[1]);
+    return remote_usage(v, "unknown command '%s'", argv[1]);
 }
 
 int cli_repo(int argc, char **argv)
 {
-    const struct verb v = {"repo", "ferry repo add|list ..."};
+    const struct remote_verb v = {"repo", "ferry repo add|list ..."};
     const char *const names[] = {"add", "list", "ls", NULL};
     int (*const fns[])(int, char **) = {repo_add, repo_list, repo_list};
 
-    return subcommand(&v, argc, argv, names, fns);
+    return remote_subcommand(&v, argc, argv, names, fns);
 }
 
 /* ---- ferry token ---- */
 
 static int token_create(int argc, char **argv)
 {
-    const struct verb v = {"token", "ferry token create --role ROLE "
-                                    "[--name N] [--json]"};
-    struct common cm = {NULL, NULL, false};
+    const struct remote_verb v = {"token", "ferry token create --role ROLE "
+                                           "[--name N] [--json]"};
+    struct remote_common cm = {NULL, NULL, false};
     const char *role = NULL, *name = NULL;
-    const struct opt opts[] = {
-        {"--role", NULL, OPT_STR, &role},
-        {"--name", NULL, OPT_STR, &name},
-        {NULL, NULL, OPT_BOOL, NULL},
+    const struct remote_opt opts[] = {
+        {"--role", NULL, REMOTE_OPT_STR, &role},
+        {"--name", NULL, REMOTE_OPT_STR, &name},
+        {NULL, NULL, REMOTE_OPT_BOOL, NULL},
     };
     struct client *c = NULL;
     json_t *body = NULL;
@@ -1180,24 +1161,25 @@ static int token_create(int argc, char **argv)
     size_t npos;
     int rc;
 
-    rc = parse_args(&v, argc, argv, 2, opts, &cm, NULL, 0, 0, &npos);
+    rc = remote_parse_args(&v, argc, argv, 2, opts, &cm, NULL, 0, 0, &npos);
     if (rc >= 0)
         return rc;
     if (!role)
-        return usage(&v, "--role is required (viewer, developer, approver "
-                         "or admin)");
-    if ((rc = connect_to(&cm, &c)) >= 0)
+        return remote_usage(&v,
+                            "--role is required (viewer, developer, approver "
+                            "or admin)");
+    if ((rc = remote_connect(&cm, &c)) >= 0)
         return rc;
     body = json_pack("{ss}", "role", role);
     if (name)
         json_object_set_new(body, "name", json_string(name));
-    if ((rc = call(c, "POST", "/api/v1/tokens", body, &ans)) >= 0)
+    if ((rc = remote_call(c, "POST", "/api/v1/tokens", body, &ans)) >= 0)
         goto done;
-    tok = jstr(ans, "token", NULL);
+    tok = remote_jstr(ans, "token", NULL);
     if (cm.json) {
-        print_json(ans);
+        remote_print_json(ans);
     } else if (!tok) {
-        rc = fail_msg("the server's answer has no token");
+        rc = remote_fail_msg("the server's answer has no token");
         goto done;
     } else {
         /* stdout holds the token alone, for $(ferry token create …) */
@@ -1205,8 +1187,8 @@ static int token_create(int argc, char **argv)
         fprintf(stderr,
                 "ferry: token %" JSON_INTEGER_FORMAT " (%s%s%s) created; "
                 "it is not shown again\n",
-                jint(ans, "id"), jstr(ans, "role", role), name ? ", " : "",
-                name ? name : "");
+                remote_jint(ans, "id"), remote_jstr(ans, "role", role),
+                name ? ", " : "", name ? name : "");
     }
     rc = 0;
 done:
@@ -1218,11 +1200,11 @@ done:
 
 static int token_list(int argc, char **argv)
 {
-    const struct verb v = {"token", "ferry token list [--json]"};
-    struct common cm = {NULL, NULL, false};
+    const struct remote_verb v = {"token", "ferry token list [--json]"};
+    struct remote_common cm = {NULL, NULL, false};
     const char *head[] = {"ID",      "NAME",      "ROLE",
                           "CREATED", "LAST USED", "REVOKED"};
-    struct table t = {6, 0, NULL};
+    struct remote_table t = {6, 0, NULL};
     struct client *c = NULL;
     json_t *ans = NULL;
     json_t *toks;
@@ -1231,37 +1213,39 @@ static int token_list(int argc, char **argv)
     size_t i;
     int rc;
 
-    rc = parse_args(&v, argc, argv, 2, NULL, &cm, NULL, 0, 0, &npos);
+    rc = remote_parse_args(&v, argc, argv, 2, NULL, &cm, NULL, 0, 0, &npos);
     if (rc >= 0)
         return rc;
-    if ((rc = connect_to(&cm, &c)) >= 0 ||
-        (rc = call(c, "GET", "/api/v1/tokens", NULL, &ans)) >= 0)
+    if ((rc = remote_connect(&cm, &c)) >= 0 ||
+        (rc = remote_call(c, "GET", "/api/v1/tokens", NULL, &ans)) >= 0)
         goto done;
     rc = 2;
-    if (!(toks = answer_array(ans, "tokens")))
+    if (!(toks = remote_answer_array(ans, "tokens")))
         goto done;
     rc = 0;
     if (cm.json) {
-        print_json(ans);
+        remote_print_json(ans);
         goto done;
     }
-    table_row(&t, head);
+    remote_table_row(&t, head);
     json_array_foreach (toks, i, k) {
         char id[24], created[32], used[32];
         const char *row[6];
 
-        snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT, jint(k, "id"));
-        fmt_when(created, sizeof(created), jstr(k, "created_at", NULL));
-        fmt_when(used, sizeof(used), jstr(k, "last_used_at", NULL));
+        snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT, remote_jint(k, "id"));
+        remote_fmt_when(created, sizeof(created),
+                        remote_jstr(k, "created_at", NULL));
+        remote_fmt_when(used, sizeof(used),
+                        remote_jstr(k, "last_used_at", NULL));
         row[0] = id;
-        row[1] = jstr(k, "name", "-");
-        row[2] = jstr(k, "role", "?");
+        row[1] = remote_jstr(k, "name", "-");
+        row[2] = remote_jstr(k, "role", "?");
         row[3] = created;
         row[4] = used;
         row[5] = json_is_true(json_object_get(k, "revoked")) ? "yes" : "no";
-        table_row(&t, row);
+        remote_table_row(&t, row);
     }
-    table_print_free(&t);
+    remote_table_print_free(&t);
 done:
     json_decref(ans);
     client_free(c);
@@ -1270,8 +1254,8 @@ done:
 
 static int token_revoke(int argc, char **argv)
 {
-    const struct verb v = {"token", "ferry token revoke ID"};
-    struct common cm = {NULL, NULL, false};
+    const struct remote_verb v = {"token", "ferry token revoke ID"};
+    struct remote_common cm = {NULL, NULL, false};
     const char *pos[1];
     struct client *c = NULL;
     json_t *ans = NULL;
@@ -1280,17 +1264,17 @@ static int token_revoke(int argc, char **argv)
     size_t npos;
     int rc;
 
-    rc = parse_args(&v, argc, argv, 2, NULL, &cm, pos, 1, 1, &npos);
+    rc = remote_parse_args(&v, argc, argv, 2, NULL, &cm, pos, 1, 1, &npos);
     if (rc >= 0)
         return rc;
-    if (!parse_id(pos[0], strlen(pos[0]), &id))
-        return usage(&v, "bad token id '%s'", pos[0]);
-    if ((rc = connect_to(&cm, &c)) >= 0)
+    if (!remote_parse_id(pos[0], strlen(pos[0]), &id))
+        return remote_usage(&v, "bad token id '%s'", pos[0]);
+    if ((rc = remote_connect(&cm, &c)) >= 0)
         return rc;
     snprintf(path, sizeof(path), "/api/v1/tokens/%" PRIu64, id);
-    if ((rc = call(c, "DELETE", path, NULL, &ans)) < 0) {
+    if ((rc = remote_call(c, "DELETE", path, NULL, &ans)) < 0) {
         if (cm.json)
-            print_json(ans);
+            remote_print_json(ans);
         else
             printf("revoked token %" PRIu64 "\n", id);
         rc = 0;
@@ -1302,12 +1286,13 @@ static int token_revoke(int argc, char **argv)
 
 int cli_token(int argc, char **argv)
 {
-    const struct verb v = {"token", "ferry token create|list|revoke ..."};
+    const struct remote_verb v = {"token",
+                                  "ferry token create|list|revoke ..."};
     const char *const names[] = {"create", "list", "ls", "revoke", NULL};
     int (*const fns[])(int, char **) = {token_create, token_list, token_list,
                                         token_revoke};
 
-    return subcommand(&v, argc, argv, names, fns);
+    return remote_subcommand(&v, argc, argv, names, fns);
 }
 
 /* ---- ferry secret ---- */
@@ -1341,13 +1326,13 @@ static void strip_newline(struct buf *b)
 
 static int secret_set(int argc, char **argv)
 {
-    const struct verb v = {"secret", "ferry secret set REPO NAME "
-                                     "[--value V] < value"};
-    struct common cm = {NULL, NULL, false};
+    const struct remote_verb v = {"secret", "ferry secret set REPO NAME "
+                                            "[--value V] < value"};
+    struct remote_common cm = {NULL, NULL, false};
     const char *value = NULL;
-    const struct opt opts[] = {
-        {"--value", NULL, OPT_STR, &value},
-        {NULL, NULL, OPT_BOOL, NULL},
+    const struct remote_opt opts[] = {
+        {"--value", NULL, REMOTE_OPT_STR, &value},
+        {NULL, NULL, REMOTE_OPT_BOOL, NULL},
     };
     const char *pos[2];
     struct client *c = NULL;
@@ -1362,14 +1347,15 @@ static int secret_set(int argc, char **argv)
 
     buf_init(&val, LIM_SECRET_BYTES);
     buf_init(&path, LIM_URL);
-    rc = parse_args(&v, argc, argv, 2, opts, &cm, pos, 2, 2, &npos);
+    rc = remote_parse_args(&v, argc, argv, 2, opts, &cm, pos, 2, 2, &npos);
     if (rc >= 0)
         goto done;
     ferr_clear(&err);
     rc = 2;
     if (value) {
         if (buf_adds(&val, value)) {
-            rc = fail_msg("the value is over %u bytes", LIM_SECRET_BYTES);
+            rc =
+                remote_fail_msg("the value is over %u bytes", LIM_SECRET_BYTES);
             goto done;
         }
     } else {
@@ -1380,28 +1366,29 @@ static int secret_set(int argc, char **argv)
                     pos[1]);
         if (read_stream(stdin, &val, &err)) {
             ferr_prefix(&err, "the secret's value");
-            rc = fail(&err);
+            rc = remote_fail(&err);
             goto done;
         }
         strip_newline(&val);
     }
     s = json_stringn(val.p ? val.p : "", val.len);
     if (!s) {
-        rc = fail_msg("the value is not UTF-8 text");
+        rc = remote_fail_msg("the value is not UTF-8 text");
         goto done;
     }
     body = json_object();
     json_object_set_new(body, "value", s);
-    if ((rc = connect_to(&cm, &c)) >= 0)
+    if ((rc = remote_connect(&cm, &c)) >= 0)
         goto done;
     rc = 2;
-    if (!path_fmt(&path, "/api/v1/repos/") || !path_esc(&path, pos[0]) ||
-        !path_fmt(&path, "/secrets/") || !path_esc(&path, pos[1]))
+    if (!remote_path_fmt(&path, "/api/v1/repos/") ||
+        !remote_path_esc(&path, pos[0]) ||
+        !remote_path_fmt(&path, "/secrets/") || !remote_path_esc(&path, pos[1]))
         goto done;
-    if (call(c, "PUT", buf_cstr(&path), body, &ans) >= 0)
+    if (remote_call(c, "PUT", buf_cstr(&path), body, &ans) >= 0)
         goto done;
     if (cm.json)
-        print_json(ans);
+        remote_print_json(ans);
     else
         printf("set secret %s of %s\n", pos[1], pos[0]);
     rc = 0;
@@ -1418,10 +1405,10 @@ done:
 
 static int secret_list(int argc, char **argv)
 {
-    const struct verb v = {"secret", "ferry secret list REPO [--json]"};
-    struct common cm = {NULL, NULL, false};
+    const struct remote_verb v = {"secret", "ferry secret list REPO [--json]"};
+    struct remote_common cm = {NULL, NULL, false};
     const char *head[] = {"NAME", "UPDATED"};
-    struct table t = {2, 0, NULL};
+    struct remote_table t = {2, 0, NULL};
     const char *pos[1];
     struct client *c = NULL;
     struct buf path;
@@ -1433,39 +1420,39 @@ static int secret_list(int argc, char **argv)
     int rc;
 
     buf_init(&path, LIM_URL);
-    rc = parse_args(&v, argc, argv, 2, NULL, &cm, pos, 1, 1, &npos);
+    rc = remote_parse_args(&v, argc, argv, 2, NULL, &cm, pos, 1, 1, &npos);
     if (rc >= 0)
         goto done;
     rc = 2;
-    if (!path_fmt(&path, "/api/v1/repos/") || !path_esc(&path, pos[0]) ||
-        !path_fmt(&path, "/secrets"))
+    if (!remote_path_fmt(&path, "/api/v1/repos/") ||
+        !remote_path_esc(&path, pos[0]) || !remote_path_fmt(&path, "/secrets"))
         goto done;
-    if ((rc = connect_to(&cm, &c)) >= 0 ||
-        (rc = call(c, "GET", buf_cstr(&path), NULL, &ans)) >= 0)
+    if ((rc = remote_connect(&cm, &c)) >= 0 ||
+        (rc = remote_call(c, "GET", buf_cstr(&path), NULL, &ans)) >= 0)
         goto done;
     rc = 2;
-    if (!(list = answer_array(ans, "secrets")))
+    if (!(list = remote_answer_array(ans, "secrets")))
         goto done;
     rc = 0;
     if (cm.json) {
-        print_json(ans);
+        remote_print_json(ans);
         goto done;
     }
     if (json_array_size(list) == 0) {
         printf("no secrets\n");
         goto done;
     }
-    table_row(&t, head);
+    remote_table_row(&t, head);
     json_array_foreach (list, i, s) {
         char when[32];
         const char *row[2];
 
-        fmt_when(when, sizeof(when), jstr(s, "updated_at", NULL));
-        row[0] = jstr(s, "name", "?");
+        remote_fmt_when(when, sizeof(when), remote_jstr(s, "updated_at", NULL));
+        row[0] = remote_jstr(s, "name", "?");
         row[1] = when;
-        table_row(&t, row);
+        remote_table_row(&t, row);
     }
-    table_print_free(&t);
+    remote_table_print_free(&t);
 done:
     buf_release(&path);
     json_decref(ans);
@@ -1475,8 +1462,8 @@ done:
 
 static int secret_rm(int argc, char **argv)
 {
-    const struct verb v = {"secret", "ferry secret rm REPO NAME"};
-    struct common cm = {NULL, NULL, false};
+    const struct remote_verb v = {"secret", "ferry secret rm REPO NAME"};
+    struct remote_common cm = {NULL, NULL, false};
     const char *pos[2];
     struct client *c = NULL;
     struct buf path;
@@ -1485,18 +1472,19 @@ static int secret_rm(int argc, char **argv)
     int rc;
 
     buf_init(&path, LIM_URL);
-    rc = parse_args(&v, argc, argv, 2, NULL, &cm, pos, 2, 2, &npos);
+    rc = remote_parse_args(&v, argc, argv, 2, NULL, &cm, pos, 2, 2, &npos);
     if (rc >= 0)
         goto done;
     rc = 2;
-    if (!path_fmt(&path, "/api/v1/repos/") || !path_esc(&path, pos[0]) ||
-        !path_fmt(&path, "/secrets/") || !path_esc(&path, pos[1]))
+    if (!remote_path_fmt(&path, "/api/v1/repos/") ||
+        !remote_path_esc(&path, pos[0]) ||
+        !remote_path_fmt(&path, "/secrets/") || !remote_path_esc(&path, pos[1]))
         goto done;
-    if ((rc = connect_to(&cm, &c)) >= 0 ||
-        (rc = call(c, "DELETE", buf_cstr(&path), NULL, &ans)) >= 0)
+    if ((rc = remote_connect(&cm, &c)) >= 0 ||
+        (rc = remote_call(c, "DELETE", buf_cstr(&path), NULL, &ans)) >= 0)
         goto done;
     if (cm.json)
-        print_json(ans);
+        remote_print_json(ans);
     else
         printf("removed secret %s from %s\n", pos[1], pos[0]);
     rc = 0;
@@ -1509,12 +1497,12 @@ done:
 
 int cli_secret(int argc, char **argv)
 {
-    const struct verb v = {"secret", "ferry secret set|list|rm ..."};
+    const struct remote_verb v = {"secret", "ferry secret set|list|rm ..."};
     const char *const names[] = {"set", "list", "ls", "rm", "remove", NULL};
     int (*const fns[])(int, char **) = {secret_set, secret_list, secret_list,
                                         secret_rm, secret_rm};
 
-    return subcommand(&v, argc, argv, names, fns);
+    return remote_subcommand(&v, argc, argv, names, fns);
 }
 
 /* ---- ferry hook-notify ---- */
@@ -1563,15 +1551,16 @@ static enum ferr_code read_key(const char *path, struct buf *key,
 
 int cli_hook_notify(int argc, char **argv)
 {
-    const struct verb v = {"hook-notify", "ferry hook-notify --server URL "
-                                          "--repo NAME --key-file F "
-                                          "< post-receive input"};
-    struct common cm = {NULL, NULL, false};
+    const struct remote_verb v = {"hook-notify",
+                                  "ferry hook-notify --server URL "
+                                  "--repo NAME --key-file F "
+                                  "< post-receive input"};
+    struct remote_common cm = {NULL, NULL, false};
     const char *repo = NULL, *key_file = NULL;
-    const struct opt opts[] = {
-        {"--repo", NULL, OPT_STR, &repo},
-        {"--key-file", NULL, OPT_STR, &key_file},
-        {NULL, NULL, OPT_BOOL, NULL},
+    const struct remote_opt opts[] = {
+        {"--repo", NULL, REMOTE_OPT_STR, &repo},
+        {"--key-file", NULL, REMOTE_OPT_STR, &key_file},
+        {NULL, NULL, REMOTE_OPT_BOOL, NULL},
     };
     const char *headers[4] = {"Content-Type: text/plain",
                               "Accept: application/json", NULL, NULL};
@@ -1591,11 +1580,11 @@ int cli_hook_notify(int argc, char **argv)
     buf_init(&path, LIM_URL);
     buf_init(&ans, LIM_API_BODY);
     ferr_clear(&err);
-    rc = parse_args(&v, argc, argv, 1, opts, &cm, NULL, 0, 0, &npos);
+    rc = remote_parse_args(&v, argc, argv, 1, opts, &cm, NULL, 0, 0, &npos);
     if (rc >= 0)
         goto done;
     if (!repo || !key_file) {
-        rc = usage(&v, "--repo and --key-file are required");
+        rc = remote_usage(&v, "--repo and --key-file are required");
         goto done;
     }
     rc = 0;
@@ -1620,7 +1609,8 @@ int cli_hook_notify(int argc, char **argv)
         goto done;
     }
     client_set_timeout(c, HOOK_TIMEOUT_MS);
-    if (!path_fmt(&path, "/hooks/git?repo=") || !path_esc(&path, repo))
+    if (!remote_path_fmt(&path, "/hooks/git?repo=") ||
+        !remote_path_esc(&path, repo))
         goto done;
     if (client_request(c, "POST", buf_cstr(&path), body.p, body.len, headers,
                        &status, &ans, &err)) {
@@ -1629,7 +1619,7 @@ int cli_hook_notify(int argc, char **argv)
     }
     j = json_loadb(ans.p ? ans.p : "", ans.len, 0, NULL);
     if (status < 200 || status >= 300) {
-        const char *e = jstr(j, "error", NULL);
+        const char *e = remote_jstr(j, "error", NULL);
 
         hook_warn("%s (HTTP %ld)", e ? e : "the server refused it", status);
         goto done;
