@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # ferry run on the example project (examples/breweries): the CI workflow
-# on push (six jobs) and the nightly pipeline by workflow_dispatch.
+# on a push to a feature branch (six jobs; the two deploy jobs, for develop
+# and main only, are skipped by their if:) and the nightly pipeline by
+# workflow_dispatch.
 . "$(dirname "$0")/lib.sh"
 
 if ! /usr/bin/python3 -c 'import pytest' 2>/dev/null; then
@@ -8,7 +10,7 @@ if ! /usr/bin/python3 -c 'import pytest' 2>/dev/null; then
     exit 0
 fi
 
-plan 9
+plan 10
 
 # the example's composite action puts /usr/bin/python3 first itself;
 # this only keeps a pyenv shim out of the way of the other steps
@@ -22,6 +24,8 @@ find "$B" \( -name __pycache__ -o -name .pytest_cache -o -name out \
     -o -name dist -o -name reports \) -prune -exec rm -rf {} +
 rm -rf "$B/.git"
 mkrepo "$B"
+# not develop nor main: CI only, nothing is deployed
+git -C "$B" checkout -q -b feature/example
 
 CI_JOBS=("Lint (flake8)" "Unit tests (pipeline)" "Unit tests (app)"
     "Security scan (bandit)" "Build the release artifact"
@@ -44,6 +48,15 @@ t_six_jobs() {
         { grep 'job ' "$T/out"; return 1; }
 }
 ok "all six CI jobs succeed" t_six_jobs
+
+t_deploys_skipped() {
+    out_has "[CI/Deploy to staging] - job skipped" &&
+        out_has "[CI/Deploy to production] - job skipped" &&
+        out_lacks "[CI/Deploy to staging] ▶ job started" &&
+        out_lacks "[CI/Deploy to production] ▶ job started"
+}
+ok "on a feature branch both deploy jobs are skipped by their if:" \
+    t_deploys_skipped
 
 t_order() {
     local build integ j

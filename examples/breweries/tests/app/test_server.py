@@ -31,6 +31,7 @@ def test_health(store):
 def test_index(store):
     status, body = get("/", store)
     assert status == 200 and "/breweries/stats" in body["endpoints"]
+    assert "/favorites" in body["endpoints"]
 
 
 def test_stats(store):
@@ -81,8 +82,17 @@ def test_fault_injector_rate():
 def test_faults_spare_health(store):
     faults = server.FaultInjector(1.0)
     assert get("/health", store, faults=faults)[0] == 200
-    assert get("/breweries", store, faults=faults) == (
-        500, {"error": "injected failure"})
+    for path in ("/", "/breweries", "/breweries/stats", "/favorites"):
+        assert get(path, store, faults=faults) == (
+            500, {"error": "injected failure"})
+    assert get("/nope", store, faults=faults)[0] == 404
+    assert faults.calls == 4
+
+
+@pytest.fixture
+def no_fault_file(tmp_path):
+    """A FAULT_RATE path that does not exist (the tree's own may)."""
+    return str(tmp_path / "FAULT_RATE")
 
 
 @pytest.mark.parametrize("env, want", [
@@ -90,18 +100,62 @@ def test_faults_spare_health(store):
     ({"PORT": "9001", "HOST": "::1", "APP_ERROR_RATE": "0.5"},
      ("::1", 9001, 0.5)),
 ])
-def test_config_from_env(env, want):
-    assert server.config_from_env(env) == want
+def test_config_from_env(env, want, no_fault_file):
+    assert server.config_from_env(env, no_fault_file) == want
 
 
 @pytest.mark.parametrize("env, message", [
     ({"PORT": "http"}, "PORT must be a number"),
     ({"PORT": "70000"}, "PORT must be between"),
     ({"APP_ERROR_RATE": "lots"}, "APP_ERROR_RATE must be a number"),
+    ({"APP_ERROR_RATE": "1.5"}, "APP_ERROR_RATE must be a number between "
+                                "0 and 1, not '1.5'"),
+    ({"APP_ERROR_RATE": "nan"}, "APP_ERROR_RATE must be a number"),
 ])
-def test_config_errors(env, message):
+def test_config_errors(env, message, no_fault_file):
     with pytest.raises(ValueError, match=message):
-        server.config_from_env(env)
+        server.config_from_env(env, no_fault_file)
+
+
+def test_fault_rate_file_when_the_variable_is_unset(no_fault_file):
+    with open(no_fault_file, "w") as fh:
+        fh.write("0.1\n")
+    assert server.error_rate({}, no_fault_file) == 0.1
+    assert server.error_rate({"APP_ERROR_RATE": ""}, no_fault_file) == 0.1
+    # the variable wins over the file, 0 included
+    assert server.error_rate({"APP_ERROR_RATE": "0"}, no_fault_file) == 0.0
+    assert server.error_rate({"APP_ERROR_RATE": "0.3"}, no_fault_file) == 0.3
+    with open(no_fault_file, "w") as fh:
+        fh.write("")
+    assert server.error_rate({}, no_fault_file) == 0.0
+
+
+@pytest.mark.parametrize("text", ["ten percent", "-0.1", "2"])
+def test_fault_rate_file_errors(no_fault_file, text):
+    with open(no_fault_file, "w") as fh:
+        fh.write(text + "\n")
+    with pytest.raises(ValueError, match="FAULT_RATE must be a number "
+                                         "between 0 and 1"):
+        server.error_rate({}, no_fault_file)
+
+
+def test_main_reports_the_fault_rate(no_fault_file, capsys):
+    with open(no_fault_file, "w") as fh:
+        fh.write("0.1")
+    assert server.main({"PORT": "0"}, serve=False,
+                       fault_file=no_fault_file) == 0
+    assert "injecting failures in 10% of the requests" \
+        in capsys.readouterr().out
+    with open(no_fault_file, "w") as fh:
+        fh.write("lots")
+    assert server.main({"PORT": "0"}, serve=False,
+                       fault_file=no_fault_file) == 2
+    assert "FAULT_RATE must be a number" in capsys.readouterr().err
+
+
+def test_the_shipped_fault_rate_is_valid():
+    # a release may carry app/FAULT_RATE; whatever it holds must parse
+    assert 0.0 <= server.error_rate({}) <= 1.0
 
 
 @pytest.fixture
@@ -124,6 +178,11 @@ def request(port, method, path):
         conn.close()
 
 
+def test_health_names_the_instance(store):
+    assert server.route("GET", "/health", store, "2", instance="prod-2-1") \
+        == (200, {"status": "ok", "version": "2", "instance": "prod-2-1"})
+
+
 def test_http_round_trip(live, capsys):
     resp, body = request(live, "GET", "/health")
     assert resp.status == 200
@@ -137,26 +196,28 @@ def test_http_round_trip(live, capsys):
     assert '"GET /health HTTP/1.1" 200' in capsys.readouterr().err
 
 
-def test_main_starts_and_reports(capsys):
-    assert server.main({"PORT": "0"}, serve=False) == 0
+def test_main_starts_and_reports(capsys, no_fault_file):
+    assert server.main({"PORT": "0"}, serve=False,
+                       fault_file=no_fault_file) == 0
     out = capsys.readouterr().out
     assert out.startswith("breweries ")
     assert "listening on http://127.0.0.1:" in out
 
 
-def test_main_bad_config(capsys):
-    assert server.main({"PORT": "abc"}) == 2
+def test_main_bad_config(capsys, no_fault_file):
+    assert server.main({"PORT": "abc"}, fault_file=no_fault_file) == 2
     assert "breweries: error: PORT" in capsys.readouterr().err
-    assert server.main({"GOLD_DIR": "/nonexistent"}) == 2
+    assert server.main({"GOLD_DIR": "/nonexistent"},
+                       fault_file=no_fault_file) == 2
 
 
-def test_main_serves_until_interrupted(monkeypatch, capsys):
+def test_main_serves_until_interrupted(monkeypatch, capsys, no_fault_file):
     def interrupted(self, poll_interval=0.5):
         raise KeyboardInterrupt
     monkeypatch.setattr(server.ThreadingHTTPServer, "serve_forever",
                         interrupted)
     monkeypatch.setattr(server.signal, "signal", lambda *a: None)
-    assert server.main({"PORT": "0"}) == 0
+    assert server.main({"PORT": "0"}, fault_file=no_fault_file) == 0
     assert "breweries: stopped" in capsys.readouterr().out
 
 

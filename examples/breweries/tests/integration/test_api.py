@@ -2,7 +2,8 @@
 
 With API_URL set (CI starts the built artifact and sets it), they query
 that server.  Without it, they start `python3 -m app` from this checkout on
-a free port in a subprocess and stop it afterwards.
+a free port in a subprocess, with a fresh database and no injected
+failures, and stop it afterwards.
 """
 import json
 import os
@@ -48,14 +49,15 @@ def wait_healthy(base, proc=None, seconds=15):
 
 
 @pytest.fixture(scope="module")
-def api():
+def api(tmp_path_factory):
     if os.environ.get("API_URL"):
         base = os.environ["API_URL"].rstrip("/")
         wait_healthy(base)
         yield base
         return
     port = free_port()
-    env = dict(os.environ, PORT=str(port))
+    env = dict(os.environ, PORT=str(port), APP_ERROR_RATE="0",
+               APP_DB=str(tmp_path_factory.mktemp("db") / "app.db"))
     env.pop("GOLD_DIR", None)
     proc = subprocess.Popen(  # nosec B603 - fixed argv, no shell
         [sys.executable, "-m", "app"], cwd=ROOT, env=env,
@@ -101,3 +103,17 @@ def test_filter_by_country_matches_stats(api):
 def test_errors(api):
     assert fetch(api, "/breweries?limit=oops")[0] == 400
     assert fetch(api, "/no/such/thing")[0] == 404
+
+
+def test_favorites(api):
+    # with a database /health says so and /favorites lists the table
+    # (its size is the migrations' business); without one it is a 404
+    _, health = fetch(api, "/health")
+    status, body = fetch(api, "/favorites")
+    if "db" in health:
+        assert health["db"] == "ok"
+        assert status == 200 and body["count"] == len(body["items"])
+        for item in body["items"]:
+            assert set(item) >= {"id", "brewery_id", "note"}
+    else:
+        assert (status, body) == (404, {"error": "no database configured"})
