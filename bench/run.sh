@@ -5,13 +5,21 @@
 #  2. expression evaluation rate vs hand-written jansson lookups;
 #  3. masker throughput with 100 secrets vs a plain copy;
 #  4. serve: `ferry serve`'s memory, trigger latency and throughput
-#     (bench/serve_bench.sh, which writes build/bench-serve.md).
+#     (bench/serve_bench.sh, which writes build/bench-serve.md);
+#  5. deploy: `ferry proxy` vs HAProxy under wrk (bench/proxy_bench.sh),
+#     and the time a bad canary takes to leave traffic
+#     (bench/rollback_bench.sh).
 # Usage: FERRY=build/ferry BENCH_BIN=build/bench bench/run.sh
 #        FERRY=build/ferry bench/run.sh serve     (only section 4)
+#        FERRY=build/ferry bench/run.sh deploy    (only section 5)
 set -eu
 FERRY=${FERRY:?set FERRY}
 if [ "${1:-}" = serve ]; then
     exec "$(dirname "$0")/serve_bench.sh"
+fi
+if [ "${1:-}" = deploy ]; then
+    "$(dirname "$0")/proxy_bench.sh"
+    exec "$(dirname "$0")/rollback_bench.sh" 5
 fi
 BENCH_BIN=${BENCH_BIN:?set BENCH_BIN}
 command -v hyperfine >/dev/null || { echo "bench: hyperfine is missing (apt-get install hyperfine)"; exit 2; }
@@ -75,3 +83,7 @@ echo "== 3. masker"
 echo
 echo "== 4. serve"
 "$(dirname "$0")/serve_bench.sh"
+
+echo "== 5. deploy: ferry proxy vs HAProxy, rollback time"
+"$(dirname "$0")/proxy_bench.sh"
+"$(dirname "$0")/rollback_bench.sh" 5

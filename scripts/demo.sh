@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
 # The demo: the example project checked by `ferry lint`, then served by
-# `ferry serve` (SQLite, host executor) in a temp home: the repository is
-# registered with ferry's post-receive hook, a feature branch and develop
-# are pushed and their CI runs are followed live through the CLI, and the
-# nightly end-to-end data-pipeline check is dispatched once and checked.
+# `ferry serve` (SQLite, host executor, process target, `ferry proxy`) in a
+# temp home — the seeds' whole flow on one machine: a feature branch runs
+# CI only; develop runs CI and deploys itself to staging (rolling, three
+# instances); main runs CI, waits for an approval (given by the demo
+# through the API), backs up the database, goes blue-green to production
+# and tags v1.0.0; then a bad release (errors on 20 % of requests and a
+# destructive migration) is caught by the analysis and rolled back with the
+# backup restored; the nightly data-pipeline check runs once.
 # Usage: demo.sh FERRY
 set -eu
 FERRY=$(cd "$(dirname "${1:?usage: demo.sh path/to/ferry}")" && pwd)/$(basename "$1")
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 W=$(mktemp -d /tmp/ferry-demo.XXXXXX)
 SERVE_PID=
+LOAD_PID=
 cleanup() {
+    [ -n "$LOAD_PID" ] && kill "$LOAD_PID" 2>/dev/null
+    for e in staging production; do
+        FERRY_DEPLOY_HOME="$W/home/deploy" "$FERRY" __deploy --stop "$e" >/dev/null 2>&1
+    done
+    for p in "$W"/proxy-*.pid; do [ -e "$p" ] && kill "$(cat "$p")" 2>/dev/null; done
     [ -n "$SERVE_PID" ] && kill "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null
     rm -rf "$W"
 }
@@ -77,9 +87,135 @@ git_ add NOTES.txt
 git_ commit -q -m "notes: stats endpoint"
 push_and_follow feature/stats
 
-stage "merge to develop: CI again"
+# proxy NAME: a `ferry proxy` for environment NAME, its admin API on the
+# socket NAME.sock in the deploy home (where the workflow's
+# `proxy: ferry:unix:NAME.sock` finds it); prints its listen address
+proxy() {
+    local out=$W/proxy-$1.out i
+    mkdir -p "$W/home/deploy"
+    "$FERRY" proxy --listen 127.0.0.1:0 --admin "unix:$W/home/deploy/$1.sock" \
+        --state "$W/home/deploy/$1.proxy.json" >"$out" 2>&1 &
+    echo $! >"$W/proxy-$1.pid" # (a subshell: $(proxy NAME))
+    for i in $(seq 1 100); do
+        grep -q 'listening on' "$out" && break
+        sleep 0.05
+    done
+    sed -n 's/.*listening on \([0-9.:]*\).*/\1/p' "$out" | head -1
+}
+
+# load ADDR: a request every 20 ms to ADDR/breweries until load_stop;
+# each status (000 = no answer) in $W/load.codes
+load() {
+    : >"$W/load.codes"
+    ( while [ ! -e "$W/load.stop" ]; do
+          curl -s -o /dev/null -w '%{http_code}\n' --max-time 5 \
+              "http://$1/breweries?limit=1" >>"$W/load.codes"
+          sleep 0.02
+      done ) &
+    LOAD_PID=$!
+}
+load_stop() {
+    touch "$W/load.stop"
+    wait "$LOAD_PID" 2>/dev/null || true
+    LOAD_PID=
+    rm -f "$W/load.stop"
+    echo "  traffic during the deployment: $(wc -l <"$W/load.codes") requests:" \
+        "$(grep -c '^200$' "$W/load.codes") answered 200," \
+        "$(grep -c '^500$' "$W/load.codes") answered 500 by the app," \
+        "$(grep -c '^503$' "$W/load.codes") 503 (nothing deployed yet)," \
+        "$(grep -vcE '^(200|500|503)$' "$W/load.codes") other or not answered"
+}
+
+# newest RUN id
+newest_run() {
+    "$FERRY" status --json --limit 1 | sed -n 's/.*"id": *\([0-9]*\).*/\1/p' | head -1
+}
+
+# approve_and_follow: push main, approve its production deployment as the
+# release manager (through the API), follow the run to its end
+approve_and_follow() {
+    local before run dep i
+    before=$(newest_run)
+    git push -q origin main 2>&1 | sed 's/^remote: /  hook: /'
+    run=$(newest_run)
+    [ -n "$run" ] && [ "$run" != "${before:-}" ] || { echo "  no run was queued"; return 1; }
+    echo "  run $run: CI, then the production job asks for its environment"
+    for i in $(seq 1 1200); do
+        dep=$(curl -s -H "Authorization: Bearer $FERRY_TOKEN" \
+            "$FERRY_SERVER/api/v1/deployments?environment=production&status=waiting" |
+            sed -n 's/.*"id":\([0-9]*\).*"run_id":'"$run"',.*/\1/p' | head -1)
+        [ -n "$dep" ] && break
+        sleep 0.1
+    done
+    [ -n "$dep" ] || { echo "  no deployment is waiting"; "$FERRY" status | sed 's/^/  /'; return 1; }
+    "$FERRY" deployments --env production --limit 1 | sed 's/^/  /'
+    echo "  the release manager approves deployment $dep (POST /api/v1/deployments/$dep/approve):"
+    FERRY_TOKEN=$APPROVER "$FERRY" approve "$dep" --comment "release it" | sed 's/^/  /'
+    load "$PROD"
+    "$FERRY" logs "$run" -f | sed 's/^/  /' |
+        grep -E '\[(backup|start|health|traffic|analysis|promote|rollback|restore|verify)\]|error rate|released|rolled back|backed up|restored|deployed' || true
+    load_stop
+    "$FERRY" status --limit 1 | sed 's/^/  /'
+    DEP=$dep
+}
+
+# counts ADDR: the version and the favorites count production serves
+counts() {
+    echo "  $1/health: $(curl -s "http://$1/health")"
+    echo "  $1/favorites: $(curl -s "http://$1/favorites" | sed 's/, "items".*/}/')"
+}
+
+stage "two ferry proxies (the data plane): staging and production"
+STAGING=$(proxy staging)
+PROD=$(proxy production)
+echo "  staging on $STAGING, production on $PROD (admin sockets in the deploy home)"
+
+stage "environments: staging deploys itself; production needs 1 approval, main only"
+"$FERRY" env create staging | sed 's/^/  /'
+"$FERRY" env create production --reviewers 1 --branches main --timeout 30m \
+    --production | sed 's/^/  /'
+APPROVER=$("$FERRY" token create --role approver --name release-manager)
+[ -n "$APPROVER" ] || { echo "  no approver token"; exit 1; }
+echo "  an approver token for 'release-manager' (the pusher may not approve)"
+
+stage "merge to develop: CI, then a rolling deploy of 3 instances to staging"
 git checkout -q -b develop
 push_and_follow develop
+for i in 1 2 3; do echo "  $STAGING/health: $(curl -s "http://$STAGING/health")"; done
+[ "$(for i in 1 2 3 4 5 6; do curl -s "http://$STAGING/health"; echo; done |
+    grep -o '"instance": "[^"]*"' | sort -u | wc -l)" = 3 ] ||
+    { echo "  staging does not answer from 3 instances"; exit 1; }
+
+stage "merge to main: CI, approval, backup, blue-green to production, v1.0.0"
+git checkout -q main
+git merge -q --ff-only develop
+approve_and_follow
+last_succeeded
+counts "$PROD"
+echo "  release tags: $(git --git-dir="$W/breweries.git" tag | tr '\n' ' ')"
+git --git-dir="$W/breweries.git" tag | grep -qx v1.0.0 ||
+    { echo "  no v1.0.0 tag"; exit 1; }
+
+stage "a bad release: 1.0.1 fails 20 % of requests and empties a table"
+echo 1.0.1 >VERSION
+echo 0.2 >app/FAULT_RATE
+echo "DELETE FROM favorites;" >app/migrations/002_reset_favorites.sql
+git_ add -A
+git_ commit -q -m "release 1.0.1: new ranking (and a bad migration)"
+approve_and_follow || true
+"$FERRY" deployments "$DEP" | sed 's/^/  /' | grep -E 'status|phase|analysis|rollback|restore|verify' | head -20
+echo "  after the automatic rollback:"
+counts "$PROD"
+"$FERRY" incidents | sed 's/^/  /'
+# the demo checks what it claims
+"$FERRY" deployments "$DEP" --json | grep -q '"status": *"rolled_back"' ||
+    { echo "  deployment $DEP was not rolled back"; exit 1; }
+curl -s "http://$PROD/health" | grep -q '"version": "1.0.0"' ||
+    { echo "  production does not run 1.0.0 again"; exit 1; }
+curl -s "http://$PROD/favorites" | grep -q '"count": 12' ||
+    { echo "  the backup was not restored"; exit 1; }
+"$FERRY" incidents --json | grep -q '"status": *"resolved"' ||
+    { echo "  no resolved incident"; exit 1; }
 
 stage "the nightly end-to-end data pipeline (scheduled 0 2 * * *), dispatched once"
 curl -s -H "Authorization: Bearer $FERRY_TOKEN" "$FERRY_SERVER/api/v1/schedules" |
@@ -91,9 +227,12 @@ echo "  run $run queued; following it:"
 "$FERRY" status --limit 1 | sed 's/^/  /'
 last_succeeded
 
-stage "ferry status"
+stage "ferry status · ferry deployments · ferry env show production"
 "$FERRY" status | sed 's/^/  /'
+"$FERRY" deployments | sed 's/^/  /'
+"$FERRY" env show production | sed 's/^/  /'
 
 stage "done"
-echo "  every run passed; the API (docs/api.md) answered at $FERRY_SERVER"
+echo "  CI on every push, staging deployed itself, production was approved,"
+echo "  released as v1.0.0, and the bad 1.0.1 was rolled back with its data restored"
 echo "  next: 'make test' runs ferry's own suite"
