@@ -24,7 +24,8 @@ W=$(mktemp -d /tmp/ferry-proxy-bench.XXXXXX)
 PIDS=()
 cleanup() {
     for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    # (set -e: a child killed by the TERM above must not end the script)
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
     rm -rf "$W"
 }
 trap cleanup EXIT

@@ -19,7 +19,8 @@ if [ "${1:-}" = serve ]; then
 fi
 if [ "${1:-}" = deploy ]; then
     "$(dirname "$0")/proxy_bench.sh"
-    exec "$(dirname "$0")/rollback_bench.sh" 5
+    "$(dirname "$0")/rollback_bench.sh" 5
+    exit 0
 fi
 BENCH_BIN=${BENCH_BIN:?set BENCH_BIN}
 command -v hyperfine >/dev/null || { echo "bench: hyperfine is missing (apt-get install hyperfine)"; exit 2; }
