@@ -218,8 +218,8 @@ static bool release_ok(const char *r)
 
     if (strcmp(r, "auto") == 0)
         return true;
-    if (*p == 'v')
-        p++;
+    if (*p++ != 'v') /* the server tags only vX.Y.Z */
+        return false;
     for (;;) {
         const char *d = p;
 

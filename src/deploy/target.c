@@ -272,7 +272,25 @@ static enum ferr_code free_port(unsigned *out, struct ferr *err)
     return FERR_OK;
 }
 
-/* The supervisor's environment: ours without the job's tracking ids. */
+/* Entries of the deploy step's environment an application must not
+ * inherit: the job's tracking ids (crash recovery kills whatever carries
+ * a lost attempt's FERRY_ATTEMPT), the server's deploy token and
+ * address, and the job's runner files and paths, gone after the job. */
+static bool job_only(const char *e)
+{
+    static const char *const names[] = {
+        "FERRY_ATTEMPT=", "FERRY_TRACKING_ID=", "FERRY_INSTANCE=",
+        "FERRY_DEPLOY_TOKEN=", "FERRY_DEPLOYMENT=", "FERRY_SERVER=",
+        "GITHUB_", "RUNNER_", "ACTIONS_", "INPUT_"};
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strncmp(e, names[i], strlen(names[i])) == 0)
+            return true;
+    return false;
+}
+
+/* The supervisor's environment (and its application's): ours without
+ * what belongs to the job alone. */
 static char **supervisor_env(const char *name)
 {
     size_t n = 0;
@@ -283,9 +301,7 @@ static char **supervisor_env(const char *name)
     v = xcalloc(n + 2, sizeof(*v));
     n = 0;
     for (char **e = environ; *e; e++)
-        if (strncmp(*e, "FERRY_ATTEMPT=", 14) != 0 &&
-            strncmp(*e, "FERRY_TRACKING_ID=", 18) != 0 &&
-            strncmp(*e, "FERRY_INSTANCE=", 15) != 0)
+        if (!job_only(*e))
             v[n++] = *e;
     v[n++] = xasprintf("FERRY_INSTANCE=%s", name);
     return v;

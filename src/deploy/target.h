@@ -57,8 +57,10 @@ enum ferr_code target_install_release(const char *envdir, const char *src,
  * and closing the socket: another program may take it before the
  * command binds it (a small race; the health check then fails).  It
  * returns once the command has run ~300 ms.  The supervisor's own
- * environment has FERRY_INSTANCE=@name (and no FERRY_ATTEMPT or
- * FERRY_TRACKING_ID); the command's has PORT, FERRY_INSTANCE,
+ * environment has FERRY_INSTANCE=@name and none of the job's own
+ * variables (FERRY_ATTEMPT, FERRY_TRACKING_ID, the deploy token and
+ * FERRY_SERVER, FERRY_DEPLOYMENT, GITHUB_*, RUNNER_*, ACTIONS_*,
+ * INPUT_*); the command's has that plus PORT, FERRY_INSTANCE,
  * FERRY_VERSION and @p->env.  Starting a name that is running is
  * FERR_INVALID.
  * Errors: FERR_EXEC when the supervisor cannot start or the command

@@ -111,6 +111,7 @@ struct run {
     bool wanted;      /* gated runs: a slot was asked for */
     struct buf gate_msg; /* gated runs: a JSON line being read */
     bool in_msg;         /* … between its '{' and its '\n' */
+    bool skip_msg;       /* … which is too long: to its '\n' */
     char *home;
     bool own_home;
     char *run_dir;
@@ -1038,12 +1039,14 @@ static void on_gate(struct loop *l, int fd, unsigned events, void *ud)
         for (ssize_t i = 0; i < n; i++) {
             if (r->in_msg) {
                 if (b[i] == '\n') {
-                    on_gate_msg(r, r->gate_msg.p, r->gate_msg.len);
+                    if (!r->skip_msg)
+                        on_gate_msg(r, r->gate_msg.p, r->gate_msg.len);
                     buf_reset(&r->gate_msg);
                     r->in_msg = false;
-                } else if (buf_add(&r->gate_msg, &b[i], 1)) {
-                    buf_reset(&r->gate_msg); /* too long: dropped */
-                    r->in_msg = false;
+                    r->skip_msg = false;
+                } else if (!r->skip_msg &&
+                           buf_add(&r->gate_msg, &b[i], 1)) {
+                    r->skip_msg = true; /* too long: dropped whole */
                 }
             } else if (b[i] == '{') {
                 r->in_msg = buf_add(&r->gate_msg, "{", 1) == FERR_OK;

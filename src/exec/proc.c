@@ -444,12 +444,13 @@ static bool read_stat(const char *pidname, struct pinfo *pi)
     return true;
 }
 
-/* Does /proc/PID/environ hold exactly the entry @tag ("NAME=value")? */
-static bool has_env_entry(pid_t pid, const char *tag)
+/* Does /proc/PID/environ hold the entry @s ("NAME=value"), or with
+ * @prefix an entry starting with @s ("NAME=")? */
+static bool env_has(pid_t pid, const char *s, bool prefix)
 {
     char path[64];
     char buf[65536];
-    size_t len = strlen(tag);
+    size_t len = strlen(s);
     ssize_t n;
     int fd;
 
@@ -465,39 +466,48 @@ static bool has_env_entry(pid_t pid, const char *tag)
     for (ssize_t i = 0; i < n;) {
         size_t e = strlen(buf + i);
 
-        if (e == len && memcmp(buf + i, tag, len) == 0)
+        if ((prefix ? e >= len : e == len) && memcmp(buf + i, s, len) == 0)
             return true;
         i += (ssize_t)e + 1;
     }
     return false;
 }
 
-/* Does the environment of @pid hold an entry starting with @prefix? */
-static bool has_env_prefix(pid_t pid, const char *prefix)
+static bool has_env_entry(pid_t pid, const char *tag)
+{
+    return env_has(pid, tag, false);
+}
+
+/* A deployed application's supervisor: FERRY_INSTANCE in its
+ * environment AND this very binary running `__instance` — the variable
+ * alone would let any step escape the run's cleanup. */
+static bool is_instance(pid_t pid)
 {
     char path[64];
-    char buf[65536];
-    size_t len = strlen(prefix);
+    char cmd[256];
+    struct stat a;
+    struct stat b;
     ssize_t n;
     int fd;
+    size_t first;
 
-    snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+    if (!env_has(pid, PROC_KEEP_ENV, true))
+        return false;
+    snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+    if (stat(path, &a) != 0 || stat("/proc/self/exe", &b) != 0 ||
+        a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+        return false;
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return false;
-    n = read(fd, buf, sizeof(buf) - 1);
+    n = read(fd, cmd, sizeof(cmd) - 1);
     close(fd);
     if (n <= 0)
         return false;
-    buf[n] = '\0';
-    for (ssize_t i = 0; i < n;) {
-        size_t e = strlen(buf + i);
-
-        if (e >= len && memcmp(buf + i, prefix, len) == 0)
-            return true;
-        i += (ssize_t)e + 1;
-    }
-    return false;
+    cmd[n] = '\0';
+    first = strlen(cmd) + 1;
+    return first < (size_t)n && strcmp(cmd + first, "__instance") == 0;
 }
 
 static int kill_descendants(int sig, const char *tag);
@@ -525,7 +535,7 @@ void proc_wait_children(void)
                 continue;
             pi.pid = (pid_t)v;
             if (!read_stat(de->d_name, &pi) || pi.ppid != self ||
-                (!pi.zombie && has_env_prefix(pi.pid, PROC_KEEP_ENV)))
+                (!pi.zombie && is_instance(pi.pid)))
                 continue;
             while (waitpid(pi.pid, NULL, 0) < 0 && errno == EINTR)
                 ;
@@ -616,7 +626,7 @@ static int kill_descendants(int sig, const char *tag)
         for (i = 0; i < n && qlen <= n; i++) {
             if (ps[i].ppid != parent || ps[i].pid == self)
                 continue;
-            if (!ps[i].zombie && has_env_prefix(ps[i].pid, PROC_KEEP_ENV))
+            if (!ps[i].zombie && is_instance(ps[i].pid))
                 continue; /* a deployed app's supervisor: not ours */
             queue[qlen++] = ps[i].pid;
             if (!ps[i].zombie && (!tag || has_env_entry(ps[i].pid, tag)) &&

@@ -65,7 +65,9 @@ void proc_become_subreaper(void);
 
 /** The environment entry prefix of deployed applications' supervisors
  *  (`ferry __instance`): they outlive the run that started them, so the
- *  descendant walks below neither signal them nor wait for them. */
+ *  descendant walks below neither signal them nor wait for them — when
+ *  the process is also this binary running `__instance` (the variable
+ *  alone does not let a step escape). */
 #define PROC_KEEP_ENV "FERRY_INSTANCE="
 
 /**

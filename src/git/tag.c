@@ -30,8 +30,9 @@ static enum ferr_code open_repo(const char *path, git_repository **out,
     return FERR_OK;
 }
 
-/* vX.Y.Z into its numbers; 0 when @name is not one. */
-static int parse_release(const char *name, unsigned long v[3])
+/* vX.Y.Z into its numbers; 0 when @name is not one.  With @suffix, a
+ * semver pre-release or build suffix (-rc.1, +build.5) may follow. */
+static int parse_release(const char *name, unsigned long v[3], int suffix)
 {
     const char *p = name;
 
@@ -51,14 +52,22 @@ static int parse_release(const char *name, unsigned long v[3])
         if (i < 2 && *p++ != '.')
             return 0;
     }
-    return *p == '\0';
+    if (*p == '\0')
+        return 1;
+    if (!suffix || (*p != '-' && *p != '+') || !p[1])
+        return 0;
+    for (p++; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+              (*p >= '0' && *p <= '9') || *p == '.' || *p == '-'))
+            return 0;
+    return 1;
 }
 
 int tag_is_release(const char *name)
 {
     unsigned long v[3];
 
-    return parse_release(name, v);
+    return strlen(name) <= 64 && parse_release(name, v, 1);
 }
 
 enum ferr_code tag_next_patch(const char *repo_path, char **out,
@@ -80,7 +89,7 @@ enum ferr_code tag_next_patch(const char *repo_path, char **out,
     for (size_t i = 0; i < names.count; i++) {
         unsigned long v[3];
 
-        if (!parse_release(names.strings[i], v))
+        if (!parse_release(names.strings[i], v, 0))
             continue;
         if (!found || v[0] > best[0] || (v[0] == best[0] && v[1] > best[1]) ||
             (v[0] == best[0] && v[1] == best[1] && v[2] > best[2])) {
@@ -117,7 +126,7 @@ enum ferr_code tag_create(const char *repo_path, const char *name,
                       name);
         goto done;
     }
-    if (git_oid_fromstr(&oid, sha) != 0 ||
+    if (strlen(sha) != GIT_OID_HEXSZ || git_oid_fromstr(&oid, sha) != 0 ||
         git_object_lookup(&target, r, &oid, GIT_OBJECT_COMMIT) != 0) {
         rc = ferr_set(err, FERR_NOTFOUND, NULL, "no commit '%.40s' in '%s'",
                       sha, repo_path);

@@ -16,7 +16,8 @@ enum ferr_code tag_next_patch(const char *repo_path, char **out,
                               struct ferr *err) FERR_MUST_CHECK;
 
 /** Whether @name is a release tag vX.Y.Z (numbers without sign, at most
- *  9 digits each). */
+ *  9 digits each), optionally with a semver suffix (v1.2.0-rc.1); at most
+ *  64 bytes.  tag_next_patch counts only plain vX.Y.Z. */
 int tag_is_release(const char *name);
 
 /**

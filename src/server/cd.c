@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include "server/server.h"
 #include "util/crypto.h"
 #include "util/limits.h"
+#include "util/span.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -62,6 +64,7 @@ struct wait {
     char token[65];     /* the deploy step's token while it holds */
     char *final;        /* the step's final status, once reported */
     int64_t incident;   /* open incident, 0 = none */
+    bool rollback;      /* a manual rollback (kind "rollback") */
     char *reason;       /* a manual rollback's reason */
     pid_t pid;          /* a manual rollback's process */
     int out_fd;
@@ -80,6 +83,25 @@ static void pump(struct server *s);
 
 /* ---------- small helpers ---------- */
 
+/* Cut @s back to whole UTF-8 characters: a snprintf into a fixed buffer
+ * may have split one, and JSON (the store's rows, the worker's line)
+ * takes only valid text. */
+static char *utf8_clip(char *s)
+{
+    size_t n = strlen(s);
+    size_t i = 0;
+
+    while (i < n) {
+        size_t k = span_utf8_len((const unsigned char *)s + i, n - i);
+
+        if (k == 0)
+            break;
+        i += k;
+    }
+    s[i] = '\0';
+    return s;
+}
+
 static void note_err(const char *what, const struct ferr *err)
 {
     log_err("cd: %s failed err='%s'", what, err->msg);
@@ -93,8 +115,8 @@ static void alert(struct server *s, const char *level, const char *kind,
     json_t *p = json_pack("{s:s, s:s, s:I, s:s}", "repo", wt->repo,
                           "environment", wt->env, "deployment",
                           (json_int_t)wt->deploy_id, "summary", text);
-    char *dedup = xasprintf("%s/%s/%" PRId64, wt->repo, wt->env,
-                            wt->deploy_id);
+    char *dedup = xasprintf("%s/%s/%" PRId64 "/%s", wt->repo, wt->env,
+                            wt->deploy_id, kind);
 
     ferr_clear(&err);
     log_info("alert level=%s kind='%s' repo='%s' env='%s' deployment=%" PRId64
@@ -141,7 +163,7 @@ static void say(struct wait *wt, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
-    worker_say(wt->w, line);
+    worker_say(wt->w, utf8_clip(line));
 }
 
 static void wait_free(struct wait *wt)
@@ -199,6 +221,9 @@ static const char *final_status(const struct wait *wt, const char *concl)
     if (wt->final) {
         if (strcmp(wt->final, "succeeded") == 0)
             return "success";
+        /* a manual rollback's own goal is the rollback */
+        if (wt->rollback && strcmp(wt->final, "rolled_back") == 0)
+            return "success";
         return wt->final; /* rolled_back, escalated, failed */
     }
     if (strcmp(concl, "success") == 0)
@@ -210,8 +235,19 @@ static const char *final_status(const struct wait *wt, const char *concl)
 
 /* @wt ends: with @status when it never got the lock (rejected, timed
  * out, denied, cancelled), or by its job's conclusion @concl. */
+static void finish_quiet(struct server *s, struct wait *wt,
+                         const char *status, const char *reason);
+
 static void finish(struct server *s, struct wait *wt, const char *status,
                    const char *reason)
+{
+    finish_quiet(s, wt, status, reason);
+    pump(s);
+}
+
+/* finish without starting what waits: the caller pumps afterwards */
+static void finish_quiet(struct server *s, struct wait *wt,
+                         const char *status, const char *reason)
 {
     int64_t now = server_now_ms(s);
     json_t *set = json_pack("{s:s, s:I}", "status", status, "finished_at",
@@ -232,34 +268,93 @@ static void finish(struct server *s, struct wait *wt, const char *status,
              wt->deploy_id, wt->env, status);
     unlink_wait(s, wt);
     wait_free(wt);
-    pump(s);
 }
 
 /* Tell the job it may not deploy (and end its wait). */
 static void deny(struct server *s, struct wait *wt, const char *status,
                  const char *why)
 {
+    char text[1024];
+
+    snprintf(text, sizeof(text), "%s", why);
+    utf8_clip(text);
+    /* what no person decided is audited here; reviews by the API */
+    if (strcmp(status, "timed_out") == 0)
+        audit_system(s, wt, "deployment.timeout", text);
+    else if (strcmp(status, "failure") == 0)
+        audit_system(s, wt, "deployment.deny", text);
     if (wt->w) {
         json_t *m = json_pack("{s:s, s:s, s:s}", "job", wt->job_key,
-                              "environment", "denied", "reason", why);
+                              "environment", "denied", "reason", text);
 
+        if (!m) /* never leave the job waiting */
+            m = json_pack("{s:s, s:s, s:s}", "job", wt->job_key,
+                          "environment", "denied", "reason",
+                          "the deployment was refused");
         say(wt, "deployment %" PRId64 " to '%s' %s: %s", wt->deploy_id,
-            wt->env, status, why);
+            wt->env, status, text);
         worker_send(wt->w, m);
         json_decref(m);
     }
-    finish(s, wt, status, why);
+    finish(s, wt, status, text);
 }
 
 /* ---------- granting ---------- */
 
 static void spawn_rollback(struct server *s, struct wait *wt);
 
+/* Why the environment refuses deployments now (locked since, or frozen
+ * while, this one waited), in @why; false when it does not. */
+static bool env_refuses(struct server *s, struct wait *wt, int64_t now,
+                        char *why, size_t n)
+{
+    json_t *row = NULL;
+    struct envt_rules rules;
+    struct ferr err;
+    int64_t until = 0;
+    bool no = false;
+
+    ferr_clear(&err);
+    if (store_env_get(s->store, wt->repo_id, wt->env, &row, &err)) {
+        snprintf(why, n, "the server cannot read environment '%s'", wt->env);
+        return true;
+    }
+    if (json_is_string(json_object_get(row, "locked"))) {
+        snprintf(why, n,
+                 "environment '%s' is locked: %s (an admin unlocks it: "
+                 "ferry env unlock %s --repo %s)",
+                 wt->env, json_string_value(json_object_get(row, "locked")),
+                 wt->env, wt->repo);
+        no = true;
+    } else if (envt_rules_parse(json_object_get(row, "rules"), &rules,
+                                &err) == FERR_OK) {
+        until = envt_frozen_until(&rules, now);
+        envt_rules_release(&rules);
+        if (until > 0) {
+            json_t *t = api_time(until);
+
+            snprintf(why, n, "'%s' is frozen until %s", wt->env,
+                     json_string_value(t));
+            json_decref(t);
+            no = true;
+        }
+    }
+    json_decref(row);
+    return no;
+}
+
 static void grant(struct server *s, struct wait *wt)
 {
     int64_t now = server_now_ms(s);
     char id[24];
+    char why[1024];
 
+    /* the rules may have changed while it waited; a rollback is what
+     * an environment needs most when it is in trouble */
+    if (wt->w && env_refuses(s, wt, now, why, sizeof(why))) {
+        deny(s, wt, "failure", why);
+        return;
+    }
     wt->state = W_HOLDS;
     if (crypto_token_hex(wt->token)) {
         deny(s, wt, "failure", "no randomness for the deploy token");
@@ -329,7 +424,6 @@ static void pump(struct server *s)
                          "approval(s)",
                          wt->rules.approval_timeout_s, wt->rules.reviewers);
                 alert(s, "error", "approval.timed_out", wt, why);
-                audit_system(s, wt, "deployment.timeout", why);
                 deny(s, wt, "timed_out", why);
                 again = true;
                 break;
@@ -399,10 +493,10 @@ void cd_free(struct cd *cd)
 void cd_recover(struct server *s)
 {
     static const char *const open_states[] = {"waiting", "queued",
-                                              "in_progress"};
+                                              "in_progress", "rolling_back"};
     struct ferr err;
 
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < 4; i++) {
         json_t *list = NULL;
         size_t k;
         json_t *d;
@@ -413,6 +507,8 @@ void cd_recover(struct server *s)
             note_err("list deployments", &err);
             continue;
         }
+        if (json_array_size(list) == 200)
+            i--; /* another page after these (they leave the state) */
         json_array_foreach (list, k, d) {
             int64_t id = json_integer_value(json_object_get(d, "id"));
 
@@ -430,6 +526,34 @@ void cd_recover(struct server *s)
 }
 
 /* ---------- a job asks for its environment ---------- */
+
+bool cd_env_name_ok(const char *name)
+{
+    size_t n = strlen(name);
+
+    if (n == 0 || n > LIM_NAME)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = name[i];
+
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+              (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
+              ch == '.'))
+            return false;
+    }
+    return true;
+}
+
+/* Deny job @key of @w before any record exists. */
+static void refuse(struct worker *w, const char *key, const char *why)
+{
+    json_t *m = json_pack("{s:s, s:s, s:s}", "job", key, "environment",
+                          "denied", "reason", why);
+
+    if (m)
+        worker_send(w, m);
+    json_decref(m);
+}
 
 /* The environment's row, made (without rules) on first use as GitHub
  * does. */
@@ -463,21 +587,18 @@ void cd_env_wanted(struct server *s, struct worker *w, json_t *ev)
     int64_t until;
     char why[512];
 
-    if (!env || !key)
-        return;
-    if (strlen(env) > LIM_NAME) {
-        json_t *m = json_pack("{s:s, s:s, s:s}", "job", key, "environment",
-                              "denied", "reason",
-                              "the environment's name is too long");
-
-        worker_send(w, m);
-        json_decref(m);
+    if (!key)
+        return; /* nothing to answer to: the engine always sends one */
+    if (!env || !cd_env_name_ok(env)) {
+        refuse(w, key, "an environment's name is 1 to 64 letters, digits, "
+                       "'-', '_' or '.'");
         return;
     }
     ferr_clear(&err);
     memset(&run, 0, sizeof(run));
     if (store_run_get(s->store, worker_run_id(w), &run, &err)) {
         note_err("load run", &err);
+        refuse(w, key, "the server cannot read the run");
         return;
     }
     wt = xcalloc(1, sizeof(*wt));
@@ -505,15 +626,10 @@ void cd_env_wanted(struct server *s, struct worker *w, json_t *ev)
         json_decref(in);
         store_run_release(&run);
         log_err("cd: cannot record deployment err='%s'", err.msg);
-        if (wt->deploy_id)
+        if (wt->deploy_id) {
             deny(s, wt, "failure", "the server cannot record the deployment");
-        else {
-            json_t *m = json_pack("{s:s, s:s, s:s}", "job", key,
-                                  "environment", "denied", "reason",
-                                  "the server cannot record the deployment");
-
-            worker_send(w, m);
-            json_decref(m);
+        } else {
+            refuse(w, key, "the server cannot record the deployment");
             unlink_wait(s, wt);
             wait_free(wt);
         }
@@ -586,25 +702,47 @@ void cd_job_finished(struct server *s, struct worker *w, const char *job_key,
 void cd_worker_gone(struct server *s, struct worker *w)
 {
     bool again = true;
+    bool any = false;
 
     if (!s->cd)
         return;
+    /* end all of its deployments before anything else may start: a
+     * queued one of the same worker must not be granted to it now */
     while (again) {
         again = false;
         for (struct wait *wt = s->cd->waits; wt; wt = wt->next)
             if (wt->w == w) {
                 wt->w = NULL; /* nobody to answer any more */
-                finish(s, wt,
-                       wt->state == W_HOLDS ? final_status(wt, "failure")
-                                            : "cancelled",
-                       "the run ended");
+                finish_quiet(s, wt,
+                             wt->state == W_HOLDS ? final_status(wt, "failure")
+                                                  : "cancelled",
+                             "the run ended");
                 again = true;
+                any = true;
                 break;
             }
     }
+    if (any)
+        pump(s);
 }
 
 /* ---------- reviews ---------- */
+
+/* Is @name one of the comma-separated @names? */
+static bool name_in(const char *names, const char *name)
+{
+    size_t n = strlen(name);
+
+    for (const char *p = names; p && *p;) {
+        const char *c = strchr(p, ',');
+        size_t len = c ? (size_t)(c - p) : strlen(p);
+
+        if (len == n && memcmp(p, name, n) == 0)
+            return true;
+        p = c ? c + 1 : NULL;
+    }
+    return false;
+}
 
 enum ferr_code cd_review(struct server *s, int64_t id,
                          const struct store_token *tok, bool approve,
@@ -629,12 +767,18 @@ enum ferr_code cd_review(struct server *s, int64_t id,
         json_decref(d);
         return rc;
     }
+    /* a review counts a person: by name, so the name must exist */
+    if (!*user)
+        return ferr_set(err, FERR_USAGE, NULL,
+                        "reviews need a named token (ferry token create "
+                        "--name NAME): an unnamed one cannot be told "
+                        "apart from the pusher or from another reviewer");
     rc = envt_may_review(&wt->rules, wt->env, tok->role, user, wt->actor,
                          err);
     if (rc)
         return rc;
     for (size_t i = 0; i < wt->napproved; i++)
-        if (wt->reviewers[i] == tok->id)
+        if (wt->reviewers[i] == tok->id || name_in(wt->approved_by, user))
             return ferr_set(err, FERR_INVALID, NULL,
                             "'%s' approved deployment %" PRId64 " already",
                             user, id);
@@ -647,6 +791,7 @@ enum ferr_code cd_review(struct server *s, int64_t id,
 
         snprintf(why, sizeof(why), "rejected by '%s'%s%s", user,
                  comment && *comment ? ": " : "", comment ? comment : "");
+        utf8_clip(why);
         alert(s, "warning", "deployment.rejected", wt, why);
         deny(s, wt, "rejected", why);
         return FERR_OK;
@@ -756,6 +901,7 @@ enum ferr_code cd_step_event(struct server *s, int64_t id, const char *token,
         json_object_set(set, "strategy", json_object_get(ev, "strategy"));
     snprintf(what, sizeof(what), "%s %s%s%s", phase, status,
              *detail ? ": " : "", detail);
+    utf8_clip(what);
     if (wt->incident &&
         store_incident_note(s->store, wt->incident,
                             strcmp(phase, "rollback") != 0 ? NULL
@@ -782,10 +928,23 @@ enum ferr_code cd_step_event(struct server *s, int64_t id, const char *token,
 
         snprintf(lock, sizeof(lock), "the rollback of deployment %" PRId64
                  " failed: %s", id, detail);
+        utf8_clip(lock);
         if (store_env_lock(s->store, wt->env_id, lock, err))
             note_err("lock environment", err);
         ferr_clear(err);
         alert(s, "critical", "rollback.failed", wt, lock);
+    } else if (strcmp(phase, "deploy") == 0 &&
+               strcmp(status, "succeeded") != 0 &&
+               strcmp(status, "rolled_back") != 0 &&
+               strcmp(status, "escalated") != 0 &&
+               strcmp(status, "failed") != 0) {
+        json_decref(set);
+        json_decref(*out);
+        *out = NULL;
+        return ferr_set(err, FERR_INVALID, NULL,
+                        "the final phase's status is succeeded, rolled_back, "
+                        "escalated or failed, not '%.32s'",
+                        status);
     } else if (strcmp(phase, "deploy") == 0) {
         const char *want = json_string_value(json_object_get(ev, "release"));
 
@@ -859,16 +1018,26 @@ static void spawn_rollback(struct server *s, struct wait *wt)
     while (environ[n])
         n++;
     envp = xcalloc(n + 5, sizeof(*envp));
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) /* FERRY_DEPLOY_HOME stays */
         if (strncmp(environ[i], "FERRY_SERVER=", 13) != 0 &&
-            strncmp(environ[i], "FERRY_DEPLOY", 12) != 0 &&
+            strncmp(environ[i], "FERRY_DEPLOY_TOKEN=", 19) != 0 &&
+            strncmp(environ[i], "FERRY_DEPLOYMENT=", 17) != 0 &&
             strncmp(environ[i], "FERRY_ENVIRONMENT=", 18) != 0)
             envp[k++] = environ[i];
     for (size_t i = 0; i < 4; i++)
         envp[k++] = extra[i];
     log_path = xasprintf("%s/logs/deploy-%s.log", s->home, id);
+    {
+        char *dir = xasprintf("%s/logs", s->home);
+
+        (void)mkdir(dir, 0700);
+        free(dir);
+    }
     wt->log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
                       0600);
+    if (wt->log_fd < 0)
+        log_warn("cannot open the rollback log path='%s' err='%s'", log_path,
+                 strerror(errno));
     memset(&ps, 0, sizeof(ps));
     ps.path = s->ferry_bin;
     ps.argv = argv;
@@ -880,6 +1049,7 @@ static void spawn_rollback(struct server *s, struct wait *wt)
         char why[600];
 
         snprintf(why, sizeof(why), "cannot start the rollback: %s", err.msg);
+        utf8_clip(why);
         wt->pid = 0;
         finish(s, wt, "failure", why);
     } else if (loop_add_fd(s->loop, wt->out_fd, LOOP_READ, on_rollback_out,
@@ -953,6 +1123,7 @@ enum ferr_code cd_rollback(struct server *s, const struct store_repo *repo,
                            reason && *reason ? reason : "manual rollback",
                            tok->name && *tok->name ? tok->name : "a token");
     wt->state = W_LOCK;
+    wt->rollback = true;
     wt->seq = ++s->cd->rollback_seq;
     json_decref(row);
     in = json_pack("{s:I, s:s, s:s, s:s, s:s}", "repo_id", (json_int_t)repo->id,
@@ -985,20 +1156,18 @@ enum ferr_code cd_unlock(struct server *s, const struct store_repo *repo,
 
     if (rc)
         return rc;
-    rc = store_env_lock(s->store, json_integer_value(json_object_get(row, "id")),
-                        NULL, err);
-    json_decref(row);
-    if (rc)
-        return rc;
-    /* the deploy home's lock too: a short process, waited for here */
+    /* the deploy home's lock first (a short process, waited for here),
+     * then the server's: a failure leaves both locked */
     memset(&ps, 0, sizeof(ps));
     ps.path = s->ferry_bin;
     ps.argv = argv;
     ps.cwd = s->home;
     ps.stdin_fd = -1;
     rc = proc_spawn(&ps, &pid, &fd, err);
-    if (rc)
+    if (rc) {
+        json_decref(row);
         return rc;
+    }
     {
         /* read what it says to the end (closing early would SIGPIPE it) */
         char out[512];
@@ -1021,12 +1190,20 @@ enum ferr_code cd_unlock(struct server *s, const struct store_repo *repo,
         close(fd);
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
             ;
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            json_decref(row);
             return ferr_set(err, FERR_IO, NULL,
                             "the deploy home of '%s' could not be unlocked: "
                             "%s",
                             env, len ? out : "ferry __deploy --unlock failed");
+        }
     }
+    rc = store_env_lock(s->store,
+                        json_integer_value(json_object_get(row, "id")), NULL,
+                        err);
+    json_decref(row);
+    if (rc)
+        return rc;
     pump(s);
     return FERR_OK;
 }

@@ -55,26 +55,13 @@ static bool text_field(struct api_ctx *c, json_t *body, const char *key,
 
 static bool env_name_ok(struct api_ctx *c, const char *name)
 {
-    size_t n = strlen(name);
-
-    for (size_t i = 0; i < n; i++) {
-        char ch = name[i];
-
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-              (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
-              ch == '.')) {
-            n = 0;
-            break;
-        }
-    }
-    if (n == 0 || n > LIM_NAME) {
-        httpd_respond_error(c->req, 422,
-                            "an environment name is 1..%u letters, digits, "
-                            "'-', '_' or '.'",
-                            LIM_NAME);
-        return false;
-    }
-    return true;
+    if (cd_env_name_ok(name))
+        return true;
+    httpd_respond_error(c->req, 422,
+                        "an environment name is 1..%u letters, digits, "
+                        "'-', '_' or '.'",
+                        LIM_NAME);
+    return false;
 }
 
 /* ---------- environments ---------- */

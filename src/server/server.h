@@ -156,6 +156,9 @@ void cd_job_finished(struct server *s, struct worker *w, const char *job_key,
                      const char *conclusion);
 /** Worker @w is going away: what it waited for or held is released. */
 void cd_worker_gone(struct server *s, struct worker *w);
+/** Whether @name may name an environment: 1..64 letters, digits, '-',
+ *  '_' or '.' (the same for workflows and the API). */
+bool cd_env_name_ok(const char *name);
 /** The SIGCHLD handler reports @pid: true when it was a rollback. */
 bool cd_reaped(struct server *s, pid_t pid, int status);
 /**

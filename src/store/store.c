@@ -822,7 +822,7 @@ enum ferr_code store_env_put(struct store *s, int64_t repo_id,
     *out_id = 0;
     if (rc)
         return rc;
-    text = json_dumps(rules ? rules : json_object(), JSON_COMPACT);
+    text = rules ? json_dumps(rules, JSON_COMPACT) : NULL;
     rc = s->be->env_put(s->db, repo_id, name, text ? text : "{}", out_id,
                         err);
     free(text);
@@ -975,7 +975,7 @@ enum ferr_code store_outbox_add(struct store *s, const char *level,
         rc = need(kind, "alert kind", err);
     if (rc)
         return rc;
-    text = json_dumps(payload ? payload : json_object(), JSON_COMPACT);
+    text = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
     rc = s->be->outbox_add(s->db, level, kind, dedup_key, text ? text : "{}",
                            err);
     free(text);

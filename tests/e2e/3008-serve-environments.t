@@ -5,7 +5,7 @@
 # (phases, incidents, alerts, release tags), escalation lock and unlock,
 # and the audit trail of every decision.
 . "$(dirname "$0")/lib.sh"
-plan 49
+plan 56
 
 mkdir -p "$T/src"
 workflow "$T/src" cd.yml <<'YML'
@@ -34,6 +34,12 @@ jobs:
           echo "start $(date +%s%N)" >> "$MARKS"
           sleep 1
           echo "end $(date +%s%N)" >> "$MARKS"
+      - if: inputs.report == 'lock'
+        run: |
+          detail=$(/usr/bin/python3 -c 'print("x" + "é" * 500)')
+          curl -sS -X POST -H "Authorization: Bearer $FERRY_DEPLOY_TOKEN" \
+            -d "{\"phase\":\"rollback\",\"status\":\"failed\",\"detail\":\"$detail\"}" \
+            "$FERRY_SERVER/api/v1/deployments/$FERRY_DEPLOYMENT/events"
       - if: inputs.report == 'yes'
         run: |
           post() {
@@ -146,6 +152,21 @@ ok "the deployment is rejected, with who and why" bash -c \
 ok "the deploy job failed with the reason" bash -c \
     "api GET /api/v1/runs/$run/jobs | grep -q 'rejected by'"
 
+# a long comment of multi-byte characters: cut on a character boundary,
+# so the job still hears the answer and the records stay readable
+run=$(dispatch '{"inputs":{"env":"production"}}')
+dep=$(deployment_of "$run")
+wait_status "$dep" waiting >/dev/null
+LONG=$(/usr/bin/python3 -c 'print("x" + "é" * 499)')
+UNNAMED=$(api POST /api/v1/tokens -d '{"role":"approver"}' | jget token)
+ok "an unnamed token may not review (403)" bash -c \
+    "[ \$(curl -sS -o \"\$T/x\" -w '%{http_code}' -X POST -H \"Authorization: Bearer $UNNAMED\" \"\$URL/api/v1/deployments/$dep/approve\") = 403 ] && grep -q 'named token' \"\$T/x\""
+ok "a reject with a 999-byte multi-byte comment is answered" test \
+    "$(as "$BOB" POST "/api/v1/deployments/$dep/reject" "{\"comment\":\"$LONG\"}")" = 200
+ok "and the job hears it: the run fails" bash -c "wait_run $run 30 | grep -qx failure"
+ok "the records stay readable" bash -c \
+    "api GET /api/v1/deployments/$dep | jget status | grep -qx rejected && api GET '/api/v1/deployments?repo=app' >/dev/null && grep -qx 200 \"\$T/http_status\""
+
 # --- the deploy step's reports: phases, incident, alerts, release tag ---
 run=$(dispatch '{"inputs":{"env":"production","report":"yes"}}')
 dep=$(deployment_of "$run")
@@ -168,8 +189,35 @@ ok "a critical alert is in the outbox" bash -c \
     "api GET /api/v1/alerts | /usr/bin/python3 -c 'import json,sys; a=json.load(sys.stdin)[\"alerts\"]; sys.exit(0 if any(x[\"level\"]==\"critical\" and x[\"kind\"]==\"rollback.started\" for x in a) else 1)'"
 ok "events need the deploy token (403 with another)" bash -c \
     "[ \$(curl -sS -o /dev/null -w '%{http_code}' -X POST -H \"Authorization: Bearer \$TOKEN\" -d '{\"phase\":\"x\",\"status\":\"y\"}' \"\$URL/api/v1/deployments/$dep/events\") = 403 ]"
+ok "two tokens with one name count as one reviewer" bash -c '
+    api PUT /api/v1/repos/app/environments/twice -d "{\"reviewers\":2}" >/dev/null
+    A2=$(api POST /api/v1/tokens -d "{\"role\":\"approver\",\"name\":\"alice\"}" | jget token)
+    r=$(api POST /api/v1/repos/app/workflows/cd.yml/dispatches -d "{\"inputs\":{\"env\":\"twice\"}}" | jget runs.0.id)
+    for i in $(seq 1 200); do
+        d=$(api GET "/api/v1/deployments?environment=twice&status=waiting" | jget deployments.0.id)
+        [ "$d" != null ] && [ -n "$d" ] && break; sleep 0.05
+    done
+    c1=$(curl -sS -o /dev/null -w "%{http_code}" -X POST -H "Authorization: Bearer $ALICE" "$URL/api/v1/deployments/$d/approve")
+    c2=$(curl -sS -o /dev/null -w "%{http_code}" -X POST -H "Authorization: Bearer $A2" "$URL/api/v1/deployments/$d/approve")
+    st=$(api GET /api/v1/deployments/$d | jget status)
+    curl -sS -o /dev/null -X POST -H "Authorization: Bearer $BOB" "$URL/api/v1/deployments/$d/reject"
+    wait_run "$r" 30 >/dev/null
+    [ "$c1" = 200 ] && [ "$c2" = 409 ] && [ "$st" = waiting ]'
 ok "events without a token are a 401" bash -c \
     "[ \$(curl -sS -o /dev/null -w '%{http_code}' -X POST -d '{}' \"\$URL/api/v1/deployments/$dep/events\") = 401 ]"
+
+# a failed rollback with a long multi-byte detail locks the environment
+# with readable text, which an admin can read and clear
+run=$(dispatch '{"inputs":{"env":"production","report":"lock"}}')
+dep=$(deployment_of "$run")
+wait_status "$dep" waiting >/dev/null
+as "$ALICE" POST "/api/v1/deployments/$dep/approve" >/dev/null
+wait_run "$run" 30 >/dev/null
+ok "a failed rollback's long multi-byte detail locks the environment readably" bash -c \
+    "api GET /api/v1/repos/app/environments/production | jget locked | grep -q 'the rollback of deployment $dep failed: xé'"
+api POST /api/v1/repos/app/environments/production/unlock >/dev/null
+ok "and an admin can unlock it" bash -c \
+    "grep -qx 200 \"\$T/http_status\" && api GET /api/v1/repos/app/environments/production | jget locked | grep -qx null"
 
 # --- approval timeout ---
 api PUT /api/v1/repos/app/environments/production \

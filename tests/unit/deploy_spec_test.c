@@ -211,6 +211,10 @@ static void test_deploy_spec_rejects_bad_release(void **state)
     rejects("{\"environment\": \"s\", \"command\": \"x\", \"release\": "
             "\"latest\"}",
             "input 'release': expected a tag like v1.2.3");
+    /* the server tags vX.Y.Z only: a bare version would be refused there */
+    rejects("{\"environment\": \"s\", \"command\": \"x\", \"release\": "
+            "\"20.2.3\"}",
+            "input 'release': expected a tag like v1.2.3");
 }
 
 static void test_deploy_spec_accepts_release_tags(void **state)
