@@ -6,6 +6,7 @@
 #  3. masker throughput with 100 secrets vs a plain copy;
 #  4. serve: `ferry serve`'s memory, trigger latency and throughput
 #     (bench/serve_bench.sh, which writes build/bench-serve.md);
+#     and GET /metrics under wrk (bench/metrics_bench.sh);
 #  5. deploy: `ferry proxy` vs HAProxy under wrk (bench/proxy_bench.sh),
 #     and the time a bad canary takes to leave traffic
 #     (bench/rollback_bench.sh).
@@ -15,7 +16,8 @@
 set -eu
 FERRY=${FERRY:?set FERRY}
 if [ "${1:-}" = serve ]; then
-    exec "$(dirname "$0")/serve_bench.sh"
+    "$(dirname "$0")/serve_bench.sh"
+    exec "$(dirname "$0")/metrics_bench.sh"
 fi
 if [ "${1:-}" = deploy ]; then
     "$(dirname "$0")/proxy_bench.sh"
@@ -84,6 +86,7 @@ echo "== 3. masker"
 echo
 echo "== 4. serve"
 "$(dirname "$0")/serve_bench.sh"
+"$(dirname "$0")/metrics_bench.sh"
 
 echo "== 5. deploy: ferry proxy vs HAProxy, rollback time"
 "$(dirname "$0")/proxy_bench.sh"

@@ -7,10 +7,12 @@ build_pkgs="gcc make pkg-config libyaml-dev libjansson-dev libgit2-dev
     libssl-dev libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev
     libcmocka-dev clang libclang-rt-14-dev"
 # libcurl4 is what the client verbs dlopen at run time
-# haproxy, prometheus and postgresql are real servers the deploy tests drive (the
+# haproxy, prometheus, postgresql, an SMTP sink (aiosmtpd) and alertmanager
+# are real servers the deploy and notify tests drive (the
 # traffic driver, the analysis); sqlite3 takes the example's backups
 test_pkgs="git curl libcurl4 python3-pytest python3-coverage flake8 bandit
-    hyperfine wrk haproxy prometheus sqlite3 postgresql"
+    hyperfine wrk haproxy prometheus sqlite3 postgresql python3-aiosmtpd
+    prometheus-alertmanager"
 # shellcheck disable=SC2206  # word splitting is intended
 pkgs=($build_pkgs $test_pkgs)
 

@@ -4,7 +4,9 @@
 #ifndef FERRY_CLI_CLI_H
 #define FERRY_CLI_CLI_H
 
-#define CLI_VERSION "0.1.0"
+#include "util/version.h"
+
+#define CLI_VERSION FERRY_VERSION
 
 /** ferry run [EVENT] [flags]: run workflows locally. */
 int cli_run(int argc, char **argv);
@@ -24,6 +26,9 @@ extern const char cli_proxy_usage[];
  *  that `uses: ferry/deploy@v1` runs, inputs in INPUT_* (deploy_cmd.c).
  *  Internal: started by the engine (or by the server for a rollback). */
 int cli_deploy(int argc, char **argv);
+/** ferry __notify --config FILE --db URL: deliver the outbox's alerts
+ *  (notify_cmd.c).  Internal: started by ferry serve, a pipe on stdin. */
+int cli_notify(int argc, char **argv);
 /* Client verbs (remote_cmd.c): they talk to a server's API, found in
  * --server/FERRY_SERVER with the token in --token/FERRY_TOKEN. */
 /** ferry status: the latest runs. */

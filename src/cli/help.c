@@ -43,7 +43,7 @@ void cli_help(const char *verb)
         printf("usage: ferry serve [--home DIR] [--listen ADDR] [--init] "
                "[--slots N]\n"
                "                   [--runs N] [--db URL] "
-               "[--fail-on-restart]\n"
+               "[--fail-on-restart] [--notify FILE]\n"
                "The control plane: API, webhooks, schedules, runs "
                "(docs/operations.md).\n"
                "  --home DIR        state directory (default .ferry-home)\n"
@@ -56,7 +56,10 @@ void cli_help(const char *verb)
                "  --db URL          store: PATH or sqlite:PATH "
                "(default HOME/ferry.db)\n"
                "  --fail-on-restart a run lost to a restart fails "
-               "instead of retrying\n");
+               "instead of retrying\n"
+               "  --notify FILE     alert channels and routes "
+               "(default HOME/notify.json\n"
+               "                    when it exists; docs/operations.md)\n");
     if (!verb || strcmp(verb, "proxy") == 0)
         fputs(cli_proxy_usage, stdout);
     if (!verb || strcmp(verb, "status") == 0)

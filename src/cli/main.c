@@ -46,6 +46,10 @@ int main(int argc, char **argv)
         loop_block_signals();
         return cli_proxy(argc - 1, argv + 1);
     }
+    if (strcmp(argv[1], "__notify") == 0) {
+        loop_block_signals();
+        return cli_notify(argc - 1, argv + 1);
+    }
     if (strcmp(argv[1], "__deploy") == 0)
         return cli_deploy(argc - 1, argv + 1);
     if (strcmp(argv[1], "__instance") == 0)

@@ -37,7 +37,7 @@ int cli_serve(int argc, char **argv)
             o.fail_on_restart = true;
         } else if (strcmp(a, "--home") == 0 || strcmp(a, "--listen") == 0 ||
                    strcmp(a, "--db") == 0 || strcmp(a, "--slots") == 0 ||
-                   strcmp(a, "--runs") == 0) {
+                   strcmp(a, "--runs") == 0 || strcmp(a, "--notify") == 0) {
             if (!val)
                 return usage("an option needs a value");
             i++;
@@ -47,6 +47,8 @@ int cli_serve(int argc, char **argv)
                 o.listen = val;
             } else if (strcmp(a, "--db") == 0) {
                 o.db = val;
+            } else if (strcmp(a, "--notify") == 0) {
+                o.notify = val;
             } else {
                 uint64_t n;
 

@@ -15,6 +15,7 @@
 #include "exec/artifact.h"
 #include "exec/workspace.h"
 #include "git/mirror.h"
+#include "metrics/prom.h"
 #include "pipeline/cron.h"
 #include "server/api.h"
 #include "server/body.h"
@@ -174,6 +175,21 @@ bool api_cap_id(struct api_ctx *c, size_t i, int64_t *out)
 }
 
 /* ---------- handlers: health ---------- */
+
+static void h_metrics(struct api_ctx *c)
+{
+    struct buf b;
+    struct ferr err;
+
+    ferr_clear(&err);
+    if (telemetry_write(c->s, &b, &err)) {
+        buf_release(&b);
+        api_fail(c, err.code, &err);
+        return;
+    }
+    httpd_respond(c->req, 200, PROM_CONTENT_TYPE, b.p ? b.p : "", b.len);
+    buf_release(&b);
+}
 
 static void h_healthz(struct api_ctx *c)
 {
@@ -1181,6 +1197,7 @@ static void deliver(struct api_ctx *c, enum webhook_source src, const char *even
      * would let anyone who guesses a repository's name grow the table */
     if (status != 401 && store_delivery_add(c->s->store, &d, &err))
         log_err("delivery not recorded err='%s'", err.msg);
+    telemetry_webhook(c->s, d.source, status);
     if (status >= 400) {
         log_warn("webhook rejected source='%s' repo='%s' status=%d "
                  "reason='%s'",
@@ -1353,6 +1370,7 @@ static const struct route routes[] = {
     {"POST", "/hooks/gitea", ROLE_NONE, h_hook_gitea},
     {"POST", "/hooks/gitlab", ROLE_NONE, h_hook_gitlab},
     {"POST", "/hooks/git", ROLE_NONE, h_hook_git},
+    {"GET", "/metrics", ROLE_VIEWER, h_metrics},
     {"GET", "/api/v1/whoami", ROLE_VIEWER, h_whoami},
     {"GET", "/api/v1/repos", ROLE_VIEWER, h_repos},
     {"POST", "/api/v1/repos", ROLE_ADMIN, h_repo_add},

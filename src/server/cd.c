@@ -107,25 +107,45 @@ static void note_err(const char *what, const struct ferr *err)
     log_err("cd: %s failed err='%s'", what, err->msg);
 }
 
-/* An alert into the outbox (the notifier delivers it) and a log line. */
-static void alert(struct server *s, const char *level, const char *kind,
-                  const struct wait *wt, const char *text)
+/* An alert into the outbox (the notifier delivers it) and a log line.
+ * Its dedup key is repo/env/deployment/kind; @resolves (may be NULL)
+ * names the kind of the same deployment whose condition it clears. */
+static void alert_resolving(struct server *s, const char *level,
+                            const char *kind, const struct wait *wt,
+                            const char *text, const char *resolves)
 {
     struct ferr err;
-    json_t *p = json_pack("{s:s, s:s, s:I, s:s}", "repo", wt->repo,
-                          "environment", wt->env, "deployment",
-                          (json_int_t)wt->deploy_id, "summary", text);
+    json_t *p = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "kind", kind,
+                          "repo", wt->repo, "environment", wt->env,
+                          "deployment", (json_int_t)wt->deploy_id, "summary",
+                          text, "level", level);
     char *dedup = xasprintf("%s/%s/%" PRId64 "/%s", wt->repo, wt->env,
                             wt->deploy_id, kind);
 
     ferr_clear(&err);
+    if (!p) /* text that JSON refuses: never lose the alert itself */
+        p = json_pack("{s:s, s:s, s:s, s:I, s:s}", "kind", kind, "repo",
+                      wt->repo, "environment", wt->env, "deployment",
+                      (json_int_t)wt->deploy_id, "level", level);
+    if (resolves)
+        json_object_set_new(p, "resolves",
+                            json_sprintf("%s/%s/%" PRId64 "/%s", wt->repo,
+                                         wt->env, wt->deploy_id, resolves));
     log_info("alert level=%s kind='%s' repo='%s' env='%s' deployment=%" PRId64
              " summary='%s'",
              level, kind, wt->repo, wt->env, wt->deploy_id, text);
     if (store_outbox_add(s->store, level, kind, dedup, p, &err))
         note_err("queue alert", &err);
+    else
+        notifier_poke(s);
     free(dedup);
     json_decref(p);
+}
+
+static void alert(struct server *s, const char *level, const char *kind,
+                  const struct wait *wt, const char *text)
+{
+    alert_resolving(s, level, kind, wt, text, NULL);
 }
 
 /* A decision nobody made by hand (token 0) in the audit log. */
@@ -266,6 +286,7 @@ static void finish_quiet(struct server *s, struct wait *wt,
     }
     log_info("deployment ended id=%" PRId64 " env='%s' status=%s",
              wt->deploy_id, wt->env, status);
+    telemetry_deployment(s, wt->repo, wt->env, status);
     unlink_wait(s, wt);
     wait_free(wt);
 }
@@ -919,10 +940,12 @@ enum ferr_code cd_step_event(struct server *s, int64_t id, const char *token,
             note_err("open incident", err);
         ferr_clear(err);
         alert(s, "critical", "rollback.started", wt, what);
+        telemetry_rollback(s, wt->repo, wt->env);
         json_object_set_new(set, "status", json_string("rolling_back"));
     } else if (strcmp(phase, "rollback") == 0 &&
                strcmp(status, "succeeded") == 0) {
-        alert(s, "info", "incident.resolved", wt, what);
+        alert_resolving(s, "info", "incident.resolved", wt, what,
+                        "rollback.started");
     } else if (strcmp(phase, "rollback") == 0 && strcmp(status, "failed") == 0) {
         char lock[800];
 
@@ -1237,4 +1260,13 @@ json_t *cd_env_live(struct server *s, int64_t repo_id, const char *env)
         json_array_append_new(json_object_get(o, "queue"),
                               json_integer(order[i]->deploy_id));
     return o;
+}
+
+unsigned cd_pending_approvals(struct server *s)
+{
+    unsigned n = 0;
+
+    for (struct wait *wt = s->cd ? s->cd->waits : NULL; wt; wt = wt->next)
+        n += wt->state == W_APPROVAL;
+    return n;
 }

@@ -49,7 +49,7 @@ static void on_sigchld(struct loop *l, int signo, void *ud)
     /* signals coalesce: reap until nothing is left; orphans re-parented
      * to us (we are a subreaper) are reaped and forgotten */
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-        if (!cd_reaped(s, pid, status))
+        if (!cd_reaped(s, pid, status) && !notifier_reaped(s, pid, status))
             (void)worker_reaped(s, pid, status);
 }
 
@@ -252,6 +252,8 @@ enum ferr_code serve_run(const struct server_opts *o, struct ferr *err)
 
     memset(s, 0, sizeof(*s));
     s->o = *o;
+    s->notify.gate_fd = -1;
+    s->notify.out_fd = -1;
     if (off) {
         int64_t v = 0;
 
@@ -283,6 +285,8 @@ enum ferr_code serve_run(const struct server_opts *o, struct ferr *err)
         rc = loop_on_signal(s->loop, SIGINT, on_stop, s);
     if (!rc)
         rc = cd_new(s, &s->cd, err);
+    if (!rc)
+        rc = telemetry_start(s, err);
     if (rc)
         goto done;
     {
@@ -295,6 +299,7 @@ enum ferr_code serve_run(const struct server_opts *o, struct ferr *err)
     }
     recover(s);
     cd_recover(s);
+    notifier_start(s);
     memset(&ho, 0, sizeof(ho));
     ho.listen = o->listen;
     ho.body_limit = api_body_limit;
@@ -325,8 +330,11 @@ enum ferr_code serve_run(const struct server_opts *o, struct ferr *err)
      * see us gone) */
     worker_stop_all(s);
 done:
+    if (s->loop)
+        notifier_stop(s);
     cd_free(s->cd);
     s->cd = NULL;
+    telemetry_stop(s);
     httpd_stop(s->httpd);
     loop_timer_free(s->kick);
     loop_timer_free(s->spare_timer);

@@ -17,6 +17,8 @@ struct server_opts {
     bool init;          /* print the first admin token */
     bool fail_on_restart; /* a run lost to a restart fails instead of
                              being retried as a new attempt */
+    const char *notify; /* the notifier's channels and routes (JSON);
+                           NULL = HOME/notify.json when it exists */
 };
 
 /**

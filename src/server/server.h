@@ -15,6 +15,7 @@
 #include "server/httpd.h"
 #include "server/serve.h"
 #include "store/store.h"
+#include "util/buf.h"
 #include "util/crypto.h"
 #include "util/loop.h"
 
@@ -48,7 +49,60 @@ struct server {
     bool stopping;
     int64_t clock_offset_ms; /* FERRY_TEST_CLOCK_OFFSET: cron tests */
     struct cd *cd;           /* the deploy controller */
+    struct telemetry *telemetry; /* what GET /metrics shows */
+    struct {
+        char *config;        /* its configuration file; NULL = none */
+        pid_t pid;           /* 0 = not running */
+        int gate_fd;         /* its stdin: a byte per poke; -1 */
+        int out_fd;          /* its output, logged; -1 */
+        struct loop_timer *timer; /* restarts it */
+    } notify;                /* `ferry __notify`, the alert deliverer */
 };
+
+/* ---------- telemetry.c: GET /metrics ---------- */
+
+struct telemetry;
+
+/** Register every metric (src/metrics/prom.h's names) in a registry the
+ *  server owns.  Errors: FERR_INVALID/FERR_LIMIT (a bad registration: a
+ *  bug). */
+enum ferr_code telemetry_start(struct server *s,
+                               struct ferr *err) FERR_MUST_CHECK;
+void telemetry_stop(struct server *s);
+/** Run @r (as the store has it, completed) ended. */
+void telemetry_run(struct server *s, const struct store_run *r);
+/** Run @r starts its attempt at @now_ms (its queue wait, first
+ *  attempts only). */
+void telemetry_run_started(struct server *s, const struct store_run *r,
+                           int64_t now_ms);
+/** A job ended with @conclusion after @duration_ms. */
+void telemetry_job(struct server *s, const char *conclusion,
+                   int64_t duration_ms);
+/** A deployment of @env of @repo ended as @result (the record's
+ *  status). */
+void telemetry_deployment(struct server *s, const char *repo, const char *env,
+                          const char *result);
+/** A rollback of @env of @repo started. */
+void telemetry_rollback(struct server *s, const char *repo, const char *env);
+/** A webhook from @source was answered with @status. */
+void telemetry_webhook(struct server *s, const char *source, int status);
+/** The exposition in *@out (buf_init'ed here; the caller releases it). */
+enum ferr_code telemetry_write(struct server *s, struct buf *out,
+                               struct ferr *err) FERR_MUST_CHECK;
+
+/* ---------- notifier.c ---------- */
+
+/** Start `ferry __notify` when a configuration exists (--notify, else
+ *  HOME/notify.json); without one, alerts wait in the outbox. */
+void notifier_start(struct server *s);
+/** Tell the notifier that the outbox has something new (no-op when none
+ *  runs; never blocks). */
+void notifier_poke(struct server *s);
+/** The SIGCHLD handler reports @pid: true when it was the notifier (it
+ *  is started again after a pause unless the server stops). */
+bool notifier_reaped(struct server *s, pid_t pid, int status);
+/** Stop it (SIGTERM and EOF on its stdin) and free its state. */
+void notifier_stop(struct server *s);
 
 /** Wall clock in ms (with the test offset). */
 int64_t server_now_ms(const struct server *s);
@@ -156,6 +210,8 @@ void cd_job_finished(struct server *s, struct worker *w, const char *job_key,
                      const char *conclusion);
 /** Worker @w is going away: what it waited for or held is released. */
 void cd_worker_gone(struct server *s, struct worker *w);
+/** Deployments waiting for approvals now. */
+unsigned cd_pending_approvals(struct server *s);
 /** Whether @name may name an environment: 1..64 letters, digits, '-',
  *  '_' or '.' (the same for workflows and the API). */
 bool cd_env_name_ok(const char *name);

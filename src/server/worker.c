@@ -545,6 +545,9 @@ static void on_event(struct worker *w, json_t *ev)
         }
         free(outputs);
         cd_job_finished(s, w, key, concl);
+        telemetry_job(s, concl,
+                      (int64_t)json_integer_value(
+                          json_object_get(ev, "duration_ms")));
         if (!rc)
             subs_job(s, w->run_id, id, name, "completed", concl);
     } else if (strcmp(type, "step.started") == 0 && row) {
@@ -714,8 +717,17 @@ static void maybe_done(struct worker *w)
     }
     record_artifacts(w);
     ferr_clear(&err);
-    if (store_run_finish(s->store, w->run_id, concl, why, &err))
+    if (store_run_finish(s->store, w->run_id, concl, why, &err)) {
         log_err("cannot finish run=%" PRId64 " err='%s'", w->run_id, err.msg);
+    } else {
+        struct store_run done;
+
+        memset(&done, 0, sizeof(done));
+        if (store_run_get(s->store, w->run_id, &done, &err) == FERR_OK &&
+            done.conclusion) /* a retried attempt is not an end */
+            telemetry_run(s, &done);
+        store_run_release(&done);
+    }
     log_info("run finished run=%" PRId64 " attempt=%d conclusion='%s'",
              w->run_id, w->attempt, concl);
     sub_end_run(s, w->run_id, concl);
@@ -1105,6 +1117,8 @@ enum ferr_code worker_start(struct server *s, const struct store_run *r,
     /* the tag is on record before the worker has anything to run: a
      * crash from here on finds and kills whatever it started */
     rc = store_run_start(s->store, r->id, (int)w->pid, w->tag, err);
+    if (!rc)
+        telemetry_run_started(s, r, server_now_ms(s));
     if (!rc)
         rc = send_spec(w->gate_fd, spec, err);
     if (!rc)

@@ -990,3 +990,76 @@ enum ferr_code store_outbox_list(struct store *s, size_t limit, json_t **out,
         limit = LIST_LIMIT_MAX;
     return s->be->outbox_list(s->db, limit, out, err);
 }
+
+enum ferr_code store_outbox_unrouted(struct store *s, size_t limit,
+                                     json_t **out, struct ferr *err)
+{
+    *out = NULL;
+    if (limit == 0 || limit > LIST_LIMIT_MAX)
+        limit = LIST_LIMIT_MAX;
+    return s->be->outbox_unrouted(s->db, limit, out, err);
+}
+
+enum ferr_code store_outbox_channels_of(struct store *s,
+                                        const char *dedup_key, json_t **out,
+                                        struct ferr *err)
+{
+    enum ferr_code rc = need(dedup_key, "dedup key", err);
+
+    *out = NULL;
+    if (rc)
+        return rc;
+    return s->be->outbox_channels_of(s->db, dedup_key, out, err);
+}
+
+enum ferr_code store_outbox_route(struct store *s, int64_t id,
+                                  const char *const *channels, size_t n,
+                                  struct ferr *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        enum ferr_code rc = need(channels[i], "channel name", err);
+
+        if (rc)
+            return rc;
+    }
+    return s->be->outbox_route(s->db, id, channels, n, err);
+}
+
+enum ferr_code store_outbox_due(struct store *s, int64_t now_ms, size_t limit,
+                                json_t **out, struct ferr *err)
+{
+    *out = NULL;
+    if (limit == 0 || limit > LIST_LIMIT_MAX)
+        limit = LIST_LIMIT_MAX;
+    return s->be->outbox_due(s->db, now_ms, limit, out, err);
+}
+
+enum ferr_code store_outbox_next_due(struct store *s, int64_t *out,
+                                     struct ferr *err)
+{
+    *out = -1;
+    return s->be->outbox_next_due(s->db, out, err);
+}
+
+enum ferr_code store_outbox_sent(struct store *s, int64_t id,
+                                 const char *channel, struct ferr *err)
+{
+    enum ferr_code rc = need(channel, "channel name", err);
+
+    if (rc)
+        return rc;
+    return s->be->outbox_sent(s->db, id, channel, err);
+}
+
+enum ferr_code store_outbox_retry(struct store *s, int64_t id,
+                                  const char *channel, bool attempted,
+                                  int64_t next_at, const char *error,
+                                  struct ferr *err)
+{
+    enum ferr_code rc = need(channel, "channel name", err);
+
+    if (rc)
+        return rc;
+    return s->be->outbox_retry(s->db, id, channel, attempted, next_at, error,
+                               err);
+}

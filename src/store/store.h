@@ -538,8 +538,76 @@ enum ferr_code store_outbox_add(struct store *s, const char *level,
                                 const char *kind, const char *dedup_key,
                                 json_t *payload,
                                 struct ferr *err) FERR_MUST_CHECK;
-/** The newest outbox entries first, at most @limit. */
+/** The newest outbox entries first, at most @limit (1..200): {"id",
+ *  "level","kind","dedup_key","payload","attempts" (all channels),
+ *  "delivered_at" (every routed channel done; null until then),
+ *  "created_at","deliveries":[{"channel","state" ("pending"|"sent"|
+ *  "duplicate"),"attempts","next_at","sent_at","last_error"}]}. */
 enum ferr_code store_outbox_list(struct store *s, size_t limit, json_t **out,
                                  struct ferr *err) FERR_MUST_CHECK;
+
+/* Delivery state, for the notifier (ferry __notify).  An outbox entry is
+ * routed once: it gets one send per channel, "pending" until delivered
+ * ("sent"), or "duplicate" when another entry with the same non-empty
+ * dedup key already has a pending or sent send on that channel.  Sends
+ * are never dropped.  One notifier per database. */
+
+/**
+ * Entries not routed yet, oldest first, at most @limit (1..200): an array
+ * of {"id","level","kind","dedup_key","payload"} in *@out (a new
+ * reference).  Errors: FERR_IO; *@out NULL.
+ */
+enum ferr_code store_outbox_unrouted(struct store *s, size_t limit,
+                                     json_t **out,
+                                     struct ferr *err) FERR_MUST_CHECK;
+/**
+ * The channels that got, or are getting, an entry with @dedup_key (sends
+ * pending or sent), sorted: an array of names in *@out.  For a resolve,
+ * which goes where the alert it clears went.  Errors: FERR_IO.
+ */
+enum ferr_code store_outbox_channels_of(struct store *s,
+                                        const char *dedup_key, json_t **out,
+                                        struct ferr *err) FERR_MUST_CHECK;
+/**
+ * Route entry @id to the @n @channels (borrowed names; n may be 0): one
+ * send each, due now, or "duplicate" as above, and the entry marked
+ * routed, in one transaction.  Routing twice adds nothing.
+ * Errors: FERR_NOTFOUND (no entry @id), FERR_IO; nothing changed then.
+ */
+enum ferr_code store_outbox_route(struct store *s, int64_t id,
+                                  const char *const *channels, size_t n,
+                                  struct ferr *err) FERR_MUST_CHECK;
+/**
+ * Pending sends due at @now_ms (next_at <= @now_ms), oldest entry first,
+ * at most @limit (1..200), less resolves whose resolved entry is still
+ * pending on the same channel: an array of {"outbox_id","channel",
+ * "attempts","level","kind","dedup_key","payload","created_at" (ms),
+ * "resolved":{"level","kind","created_at","payload"}|null (the oldest
+ * entry whose dedup key is payload.resolves)}.  Errors: FERR_IO.
+ */
+enum ferr_code store_outbox_due(struct store *s, int64_t now_ms, size_t limit,
+                                json_t **out,
+                                struct ferr *err) FERR_MUST_CHECK;
+/** The earliest next_at (ms) of the pending sends store_outbox_due could
+ *  return, in *@out; -1 when there is none.  Errors: FERR_IO. */
+enum ferr_code store_outbox_next_due(struct store *s, int64_t *out,
+                                     struct ferr *err) FERR_MUST_CHECK;
+/** Record that entry @id reached @channel (attempts + 1, sent now); the
+ *  entry is delivered when no send of it is pending.  Errors:
+ *  FERR_NOTFOUND (no pending send of @id to @channel), FERR_IO. */
+enum ferr_code store_outbox_sent(struct store *s, int64_t id,
+                                 const char *channel,
+                                 struct ferr *err) FERR_MUST_CHECK;
+/**
+ * Put off the pending send of entry @id to @channel until @next_at (ms;
+ * never earlier than it was), keeping @error (NULL: keep the last one) as
+ * its last error, and count an attempt when @attempted (false: postponed
+ * without trying, as when its channel is known to be down).
+ * Errors: FERR_NOTFOUND (no such pending send), FERR_IO.
+ */
+enum ferr_code store_outbox_retry(struct store *s, int64_t id,
+                                  const char *channel, bool attempted,
+                                  int64_t next_at, const char *error,
+                                  struct ferr *err) FERR_MUST_CHECK;
 
 #endif

@@ -211,6 +211,22 @@ static const char *const migrations[] = {
     " next_at INTEGER NOT NULL DEFAULT 0,"
     " delivered_at INTEGER NOT NULL DEFAULT 0,"
     " created_at INTEGER NOT NULL);",
+    /* 3: alert delivery, one row per (alert, channel); outbox.attempts
+     * and outbox.next_at are unused from here on */
+    "ALTER TABLE outbox ADD COLUMN routed_at INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX outbox_unrouted ON outbox (routed_at, id);"
+    "CREATE INDEX outbox_by_dedup ON outbox (dedup_key, id);"
+    "CREATE TABLE outbox_sends ("
+    " outbox_id INTEGER NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,"
+    " channel TEXT NOT NULL,"
+    " state TEXT NOT NULL DEFAULT 'pending',"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_at INTEGER NOT NULL DEFAULT 0,"
+    " sent_at INTEGER NOT NULL DEFAULT 0,"
+    " last_error TEXT,"
+    " PRIMARY KEY (outbox_id, channel));"
+    "CREATE INDEX outbox_sends_due ON outbox_sends (state, next_at);"
+    "CREATE INDEX outbox_sends_by_channel ON outbox_sends (channel, state);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -263,6 +279,20 @@ _Static_assert(SCHEMA_VERSION == STORE_SQLITE_SCHEMA_VERSION,
     " i.reason, 'timeline', json(i.timeline), 'opened_at', "                  \
     TS("i.opened_at") ", 'resolved_at', " TS("i.resolved_at") ")"
 #define INCIDENT_FROM " FROM incidents i JOIN repos p ON p.id = i.repo_id"
+/* an alert's per-channel delivery state, for outbox o */
+#define SENDS_JSON                                                             \
+    "(SELECT json_group_array(json_object('channel', channel, 'state',"        \
+    " state, 'attempts', attempts, 'next_at', " TS("next_at") ", 'sent_at', "  \
+    TS("sent_at") ", 'last_error', last_error)) FROM (SELECT * FROM"           \
+    " outbox_sends WHERE outbox_id = o.id ORDER BY channel))"
+/* pending sends, less those that resolve an alert still pending on the
+ * same channel (a resolve never overtakes what it resolves) */
+#define SENDS_FROM                                                             \
+    " FROM outbox_sends s JOIN outbox o ON o.id = s.outbox_id"                 \
+    " WHERE s.state = 'pending' AND NOT EXISTS (SELECT 1 FROM outbox_sends b"  \
+    " JOIN outbox bo ON bo.id = b.outbox_id WHERE b.channel = s.channel"       \
+    " AND b.state = 'pending' AND bo.id < o.id AND bo.dedup_key <> ''"         \
+    " AND bo.dedup_key = json_extract(o.payload, '$.resolves'))"
 
 /* X(id, sql): every fixed statement, prepared on first use */
 #define STATEMENTS(X)                                                          \
@@ -459,11 +489,56 @@ _Static_assert(SCHEMA_VERSION == STORE_SQLITE_SCHEMA_VERSION,
                      " ORDER BY i.id DESC LIMIT ?2")                           \
     X(OUTBOX_ADD, "INSERT INTO outbox (level, kind, dedup_key, payload,"       \
                   " created_at) VALUES (?1, ?2, COALESCE(?3, ''), ?4, ?5)")    \
-    X(OUTBOX_LIST, "SELECT json_object('id', id, 'level', level, 'kind',"      \
-                   " kind, 'dedup_key', dedup_key, 'payload', json(payload),"  \
-                   " 'attempts', attempts, 'delivered_at', "                   \
-                   TS("delivered_at") ", 'created_at', " TS("created_at")      \
-                   ") FROM outbox ORDER BY id DESC LIMIT ?1")
+    X(OUTBOX_LIST, "SELECT json_object('id', o.id, 'level', o.level, 'kind',"  \
+                   " o.kind, 'dedup_key', o.dedup_key, 'payload',"             \
+                   " json(o.payload), 'attempts', (SELECT"                     \
+                   " COALESCE(SUM(attempts), 0) FROM outbox_sends"             \
+                   " WHERE outbox_id = o.id), 'delivered_at', "                \
+                   TS("o.delivered_at") ", 'created_at', "                     \
+                   TS("o.created_at") ", 'deliveries', " SENDS_JSON           \
+                   ") FROM outbox o ORDER BY o.id DESC LIMIT ?1")              \
+    X(OUTBOX_UNROUTED, "SELECT json_object('id', id, 'level', level,"          \
+                       " 'kind', kind, 'dedup_key', dedup_key, 'payload',"     \
+                       " json(payload)) FROM outbox WHERE routed_at = 0"       \
+                       " ORDER BY id LIMIT ?1")                                \
+    X(OUTBOX_CHANNELS_OF, "SELECT json_group_array(channel) FROM (SELECT"      \
+                          " DISTINCT s.channel FROM outbox_sends s"            \
+                          " JOIN outbox o ON o.id = s.outbox_id"               \
+                          " WHERE o.dedup_key = ?1 AND s.state <>"             \
+                          " 'duplicate' ORDER BY s.channel)")                  \
+    X(SEND_ADD, "INSERT INTO outbox_sends (outbox_id, channel, state,"         \
+                " next_at) VALUES (?1, ?2, CASE WHEN EXISTS (SELECT 1"         \
+                " FROM outbox_sends d JOIN outbox dd ON dd.id = d.outbox_id"   \
+                " WHERE d.channel = ?2 AND d.state <> 'duplicate'"             \
+                " AND dd.id <> ?1 AND dd.dedup_key <> '' AND dd.dedup_key ="   \
+                " (SELECT dedup_key FROM outbox WHERE id = ?1))"               \
+                " THEN 'duplicate' ELSE 'pending' END, ?3)"                    \
+                " ON CONFLICT (outbox_id, channel) DO NOTHING")                \
+    X(OUTBOX_ROUTED, "UPDATE outbox SET routed_at = ?2 WHERE id = ?1")         \
+    X(OUTBOX_SETTLE, "UPDATE outbox SET delivered_at = ?2 WHERE id = ?1"       \
+                     " AND delivered_at = 0 AND EXISTS (SELECT 1"              \
+                     " FROM outbox_sends WHERE outbox_id = ?1) AND NOT"        \
+                     " EXISTS (SELECT 1 FROM outbox_sends WHERE"               \
+                     " outbox_id = ?1 AND state = 'pending')")                 \
+    X(SEND_DUE, "SELECT json_object('outbox_id', o.id, 'channel', s.channel,"  \
+                " 'attempts', s.attempts, 'level', o.level, 'kind', o.kind,"   \
+                " 'dedup_key', o.dedup_key, 'payload', json(o.payload),"       \
+                " 'created_at', o.created_at, 'resolved', (SELECT"             \
+                " json_object('level', r.level, 'kind', r.kind,"               \
+                " 'created_at', r.created_at, 'payload', json(r.payload))"     \
+                " FROM outbox r WHERE r.dedup_key <> '' AND r.dedup_key ="     \
+                " json_extract(o.payload, '$.resolves') AND r.id < o.id"       \
+                " ORDER BY r.id LIMIT 1))" SENDS_FROM                          \
+                " AND s.next_at <= ?1 ORDER BY o.id, s.channel LIMIT ?2")      \
+    X(SEND_NEXT, "SELECT MIN(s.next_at)" SENDS_FROM)                           \
+    X(SEND_DONE, "UPDATE outbox_sends SET state = 'sent', attempts ="          \
+                 " attempts + 1, sent_at = ?3, last_error = NULL"              \
+                 " WHERE outbox_id = ?1 AND channel = ?2"                      \
+                 " AND state = 'pending'")                                     \
+    X(SEND_RETRY, "UPDATE outbox_sends SET attempts = attempts + ?3,"          \
+                  " next_at = MAX(next_at, ?4), last_error ="                  \
+                  " COALESCE(?5, last_error) WHERE outbox_id = ?1"             \
+                  " AND channel = ?2 AND state = 'pending'")
 
 #define AS_ENUM(id, sql) ST_##id,
 #define AS_TEXT(id, sql) sql,
@@ -2708,6 +2783,170 @@ static enum ferr_code sq_outbox_list(void *db, size_t limit, json_t **out,
     return rc;
 }
 
+static enum ferr_code sq_outbox_unrouted(void *db, size_t limit, json_t **out,
+                                         struct ferr *err)
+{
+    struct q q;
+    enum ferr_code rc = q_begin(db, ST_OUTBOX_UNROUTED, &q, err);
+
+    if (!rc) {
+        q_i64(&q, sql_limit(limit));
+        rc = q_json(&q, false, out, "list unrouted alerts", err);
+    }
+    q_end(&q);
+    return rc;
+}
+
+static enum ferr_code sq_outbox_channels_of(void *db, const char *dedup_key,
+                                            json_t **out, struct ferr *err)
+{
+    struct q q;
+    enum ferr_code rc = q_begin(db, ST_OUTBOX_CHANNELS_OF, &q, err);
+
+    if (!rc) {
+        q_text(&q, dedup_key);
+        rc = q_json(&q, true, out, "channels of an alert", err);
+    }
+    q_end(&q);
+    return rc;
+}
+
+/* Mark outbox entry @id delivered when it has sends and none is pending. */
+static enum ferr_code settle(struct sdb *d, int64_t id, struct ferr *err)
+{
+    struct q q;
+    enum ferr_code rc = q_begin(d, ST_OUTBOX_SETTLE, &q, err);
+
+    if (!rc) {
+        q_i64(&q, id);
+        q_i64(&q, now_ms());
+        rc = q_exec(&q, "settle alert", err);
+    }
+    q_end(&q);
+    return rc;
+}
+
+static enum ferr_code sq_outbox_route(void *db, int64_t id,
+                                      const char *const *channels, size_t n,
+                                      struct ferr *err)
+{
+    struct sdb *d = db;
+    struct q q;
+    int64_t now = now_ms();
+    enum ferr_code rc = tx_begin(d, err);
+
+    for (size_t i = 0; !rc && i < n; i++) {
+        rc = q_begin(d, ST_SEND_ADD, &q, err);
+        if (!rc) {
+            q_i64(&q, id);
+            q_text(&q, channels[i]);
+            q_i64(&q, now);
+            rc = q_exec(&q, "route alert", err);
+        }
+        q_end(&q);
+    }
+    if (!rc) {
+        rc = q_begin(d, ST_OUTBOX_ROUTED, &q, err);
+        if (!rc) {
+            q_i64(&q, id);
+            q_i64(&q, now);
+            rc = q_exec(&q, "route alert", err);
+        }
+        q_end(&q);
+    }
+    if (!rc && sqlite3_changes(d->db) == 0)
+        rc = ferr_set(err, FERR_NOTFOUND, NULL, "alert %" PRId64 " not found",
+                      id);
+    if (!rc)
+        rc = settle(d, id, err);
+    return tx_end(d, rc, err);
+}
+
+static enum ferr_code sq_outbox_due(void *db, int64_t now, size_t limit,
+                                    json_t **out, struct ferr *err)
+{
+    struct q q;
+    enum ferr_code rc = q_begin(db, ST_SEND_DUE, &q, err);
+
+    if (!rc) {
+        q_i64(&q, now);
+        q_i64(&q, sql_limit(limit));
+        rc = q_json(&q, false, out, "list due alerts", err);
+    }
+    q_end(&q);
+    return rc;
+}
+
+static void read_min(sqlite3_stmt *st, void *out)
+{
+    *(int64_t *)out = sqlite3_column_type(st, 0) == SQLITE_NULL
+                          ? -1
+                          : sqlite3_column_int64(st, 0);
+}
+
+static enum ferr_code sq_outbox_next_due(void *db, int64_t *out,
+                                         struct ferr *err)
+{
+    struct q q;
+    enum ferr_code rc = q_begin(db, ST_SEND_NEXT, &q, err);
+
+    if (!rc)
+        rc = q_one(&q, read_min, out, "next due alert", err);
+    q_end(&q);
+    return rc;
+}
+
+static enum ferr_code sq_outbox_sent(void *db, int64_t id, const char *channel,
+                                     struct ferr *err)
+{
+    struct sdb *d = db;
+    struct q q;
+    enum ferr_code rc = tx_begin(d, err);
+
+    if (!rc) {
+        rc = q_begin(d, ST_SEND_DONE, &q, err);
+        if (!rc) {
+            q_i64(&q, id);
+            q_text(&q, channel);
+            q_i64(&q, now_ms());
+            rc = q_exec(&q, "record delivery", err);
+        }
+        q_end(&q);
+    }
+    if (!rc && sqlite3_changes(d->db) == 0)
+        rc = ferr_set(err, FERR_NOTFOUND, NULL,
+                      "no pending delivery of alert %" PRId64 " to '%s'", id,
+                      channel);
+    if (!rc)
+        rc = settle(d, id, err);
+    return tx_end(d, rc, err);
+}
+
+static enum ferr_code sq_outbox_retry(void *db, int64_t id,
+                                      const char *channel, bool attempted,
+                                      int64_t next_at, const char *error,
+                                      struct ferr *err)
+{
+    struct sdb *d = db;
+    struct q q;
+    enum ferr_code rc = q_begin(d, ST_SEND_RETRY, &q, err);
+
+    if (!rc) {
+        q_i64(&q, id);
+        q_text(&q, channel);
+        q_i64(&q, attempted ? 1 : 0);
+        q_i64(&q, next_at);
+        q_text(&q, error);
+        rc = q_exec(&q, "record failed delivery", err);
+    }
+    q_end(&q);
+    if (!rc && sqlite3_changes(d->db) == 0)
+        rc = ferr_set(err, FERR_NOTFOUND, NULL,
+                      "no pending delivery of alert %" PRId64 " to '%s'", id,
+                      channel);
+    return rc;
+}
+
 const struct store_backend store_sqlite_backend = {
     .name = "sqlite",
     .open = sq_open,
@@ -2771,4 +3010,11 @@ const struct store_backend store_sqlite_backend = {
     .incident_list = sq_incident_list,
     .outbox_add = sq_outbox_add,
     .outbox_list = sq_outbox_list,
+    .outbox_unrouted = sq_outbox_unrouted,
+    .outbox_channels_of = sq_outbox_channels_of,
+    .outbox_route = sq_outbox_route,
+    .outbox_due = sq_outbox_due,
+    .outbox_next_due = sq_outbox_next_due,
+    .outbox_sent = sq_outbox_sent,
+    .outbox_retry = sq_outbox_retry,
 };

@@ -179,6 +179,22 @@ struct store_backend {
                                  struct ferr *err);
     enum ferr_code (*outbox_list)(void *db, size_t limit, json_t **out,
                                   struct ferr *err);
+    enum ferr_code (*outbox_unrouted)(void *db, size_t limit, json_t **out,
+                                      struct ferr *err);
+    enum ferr_code (*outbox_channels_of)(void *db, const char *dedup_key,
+                                         json_t **out, struct ferr *err);
+    enum ferr_code (*outbox_route)(void *db, int64_t id,
+                                   const char *const *channels, size_t n,
+                                   struct ferr *err);
+    enum ferr_code (*outbox_due)(void *db, int64_t now, size_t limit,
+                                 json_t **out, struct ferr *err);
+    enum ferr_code (*outbox_next_due)(void *db, int64_t *out,
+                                      struct ferr *err);
+    enum ferr_code (*outbox_sent)(void *db, int64_t id, const char *channel,
+                                  struct ferr *err);
+    enum ferr_code (*outbox_retry)(void *db, int64_t id, const char *channel,
+                                   bool attempted, int64_t next_at,
+                                   const char *error, struct ferr *err);
 };
 
 /** The SQLite backend (WAL, synchronous=NORMAL, foreign keys on,
@@ -186,6 +202,6 @@ struct store_backend {
 extern const struct store_backend store_sqlite_backend;
 
 /** The schema version this ferry's SQLite backend migrates to. */
-#define STORE_SQLITE_SCHEMA_VERSION 2
+#define STORE_SQLITE_SCHEMA_VERSION 3
 
 #endif

@@ -310,3 +310,91 @@ done:
         cu.slist_free_all(hl);
     return rc;
 }
+
+/* ---- one e-mail ---- */
+
+struct mail_src {
+    const char *p;
+    size_t left;
+};
+
+static size_t on_read(char *p, size_t size, size_t nmemb, void *ud)
+{
+    struct mail_src *m = ud;
+    size_t n = size * nmemb;
+
+    if (n > m->left)
+        n = m->left;
+    memcpy(p, m->p, n);
+    m->p += n;
+    m->left -= n;
+    return n;
+}
+
+enum ferr_code httpc_smtp_send(const struct httpc_mail *m, struct ferr *err)
+{
+    long timeout_ms = m->timeout_ms > 0 ? m->timeout_ms : DEFAULT_TIMEOUT_MS;
+    struct httpc_req shown = {.url = m->url};
+    struct mail_src src = {m->msg, m->msg_len};
+    char errbuf[CURL_ERROR_SIZE];
+    struct curl_slist *rcpt = NULL;
+    char from[LIM_URL + 3];
+    CURLcode res;
+    CURL *h;
+    enum ferr_code rc;
+
+    if (!m->url || (strncasecmp(m->url, "smtp://", 7) != 0 &&
+                    strncasecmp(m->url, "smtps://", 8) != 0))
+        return ferr_set(err, FERR_USAGE, NULL,
+                        "a mail server URL starts with smtp:// or smtps://");
+    if (m->n_to == 0 || !m->from || strlen(m->from) > LIM_URL)
+        return ferr_set(err, FERR_USAGE, NULL,
+                        "an e-mail needs a sender and a recipient");
+    rc = httpc_load(NULL, err);
+    if (rc)
+        return rc;
+    snprintf(from, sizeof(from), "<%s>", m->from);
+    for (size_t i = 0; i < m->n_to; i++) {
+        char to[LIM_URL + 3];
+        struct curl_slist *n;
+
+        snprintf(to, sizeof(to), "<%s>", m->to[i]);
+        n = cu.slist_append(rcpt, to);
+        if (!n) {
+            if (rcpt)
+                cu.slist_free_all(rcpt);
+            return ferr_set(err, FERR_IO, NULL, "libcurl is out of memory");
+        }
+        rcpt = n;
+    }
+    h = cu.easy_init();
+    if (!h) {
+        cu.slist_free_all(rcpt);
+        return ferr_set(err, FERR_IO, NULL, "libcurl cannot start a handle");
+    }
+    errbuf[0] = '\0';
+    cu.easy_setopt(h, CURLOPT_URL, m->url);
+    cu.easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    cu.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    cu.easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+    cu.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+    cu.easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+    cu.easy_setopt(h, CURLOPT_MAIL_FROM, from);
+    cu.easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
+    if (m->username) {
+        cu.easy_setopt(h, CURLOPT_USERNAME, m->username);
+        cu.easy_setopt(h, CURLOPT_PASSWORD, m->password ? m->password : "");
+    }
+    cu.easy_setopt(h, CURLOPT_UPLOAD, 1L);
+    cu.easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)m->msg_len);
+    cu.easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+    cu.easy_setopt(h, CURLOPT_READDATA, &src);
+    res = cu.easy_perform(h);
+    if (res == CURLE_OK)
+        rc = FERR_OK;
+    else
+        rc = transport_error(h, &shown, res, errbuf, timeout_ms, err);
+    cu.easy_cleanup(h);
+    cu.slist_free_all(rcpt);
+    return rc;
+}

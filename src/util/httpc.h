@@ -77,4 +77,30 @@ struct httpc_req {
 enum ferr_code httpc_do(const struct httpc_req *req, long *out_status,
                         struct buf *out, struct ferr *err) FERR_MUST_CHECK;
 
+/** One e-mail to send (all borrowed for the call). */
+struct httpc_mail {
+    const char *url;            /* "smtp://HOST:PORT" or "smtps://…" */
+    const char *from;           /* envelope sender, a bare address */
+    const char *const *to;      /* envelope recipients, bare addresses */
+    size_t n_to;                /* >= 1 */
+    const char *username;       /* NULL: no AUTH */
+    const char *password;       /* with @username */
+    const char *msg;            /* the message: headers, CRLF, body (CRLF) */
+    size_t msg_len;
+    long timeout_ms;            /* whole transfer; 0: 30000 */
+};
+
+/**
+ * Send @m over SMTP with libcurl (STARTTLS when the server offers it on
+ * smtp://; TLS from the start on smtps://).  libcurl does the
+ * dot-stuffing; @m->msg must already be a valid RFC 5322 message.
+ * Errors: FERR_USAGE for a URL that is not smtp:// or smtps:// or no
+ * recipient; FERR_NOTFOUND when the connection is refused; FERR_IO for
+ * other failures, with the server's or curl's reason ("RCPT failed:
+ * 550"); FERR_UNSUPPORTED when libcurl is absent.
+ * Context: any one thread at a time per call; blocking.
+ */
+enum ferr_code httpc_smtp_send(const struct httpc_mail *m,
+                               struct ferr *err) FERR_MUST_CHECK;
+
 #endif

@@ -52,4 +52,12 @@
 #define LIM_PROXY_CONNECTIONS 4096u          /* default --max-connections */
 #define LIM_PROXY_ADMIN_BODY (1024u * 1024u) /* a proxy admin request body */
 
+#define LIM_PROM_SERIES 1000u               /* series of one metric (/metrics) */
+#define LIM_PROM_LABEL_VALUE 128u            /* a metric label value, bytes */
+
+#define LIM_NOTIFY_CONFIG (1024u * 1024u)  /* the notifier's config file */
+#define LIM_NOTIFY_CHANNELS 64u              /* channels in that config */
+#define LIM_NOTIFY_RECIPIENTS 100u           /* e-mail recipients of one channel */
+#define LIM_NOTIFY_MSG (1024u * 1024u)       /* one rendered alert message */
+
 #endif

@@ -34,6 +34,7 @@ ROUTES=(
     'POST   /hooks/gitea?repo={repo}                           sig       401 -'
     'POST   /hooks/gitlab?repo={repo}                          sig       401 -'
     'POST   /hooks/git?repo={repo}                             sig       401 -'
+    'GET    /metrics                                           viewer    200 -'
     'GET    /api/v1/whoami                                     viewer    200 -'
     'GET    /api/v1/repos                                      viewer    200 -'
     'POST   /api/v1/repos                                      admin     201 {"name":"tmp-{who}","url":"{url}"}'

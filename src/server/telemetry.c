@@ -1,0 +1,230 @@
+/* telemetry: what ferry serve counts for GET /metrics — the registry
+ * (src/metrics/prom.c) filled at the events that change it (a run or a
+ * job ends, a deployment ends, a rollback starts, a webhook is answered)
+ * and gauges read when scraped.  Counters start from zero with the
+ * process, as Prometheus expects of counters; the store keeps history. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics/prom.h"
+#include "server/server.h"
+#include "util/log.h"
+#include "util/version.h"
+#include "util/xalloc.h"
+
+#define BODY_MAX (16u * 1024u * 1024u) /* one exposition */
+
+struct telemetry {
+    struct prom *reg;
+    struct prom_metric *runs, *jobs, *run_secs, *wait_secs, *job_secs;
+    struct prom_metric *deploys, *rollbacks, *hooks, *build;
+};
+
+static double runs_queued(void *ctx)
+{
+    struct server *s = ctx;
+    struct store_run *v = NULL;
+    size_t n = 0;
+    struct ferr err;
+
+    ferr_clear(&err);
+    if (store_run_queue(s->store, &v, &n, &err))
+        return 0.0 / 0.0; /* NaN: unknown now */
+    store_runs_free(v, n);
+    return (double)n;
+}
+
+static double incidents_open(void *ctx)
+{
+    struct server *s = ctx;
+    json_t *list = NULL;
+    size_t i;
+    json_t *v;
+    double n = 0;
+    struct ferr err;
+
+    ferr_clear(&err);
+    if (store_incident_list(s->store, 0, 200, &list, &err))
+        return 0.0 / 0.0;
+    json_array_foreach (list, i, v) {
+        const char *st = json_string_value(json_object_get(v, "status"));
+
+        if (st && strcmp(st, "resolved") != 0)
+            n++;
+    }
+    json_decref(list);
+    return n;
+}
+
+static double approvals_pending(void *ctx)
+{
+    return (double)cd_pending_approvals(ctx);
+}
+
+static double agents(void *ctx)
+{
+    (void)ctx;
+    return 0; /* no agents yet (DESIGN.md §8) */
+}
+
+enum ferr_code telemetry_start(struct server *s, struct ferr *err)
+{
+    static const double b[] = PROM_BUCKETS_SECONDS;
+    static const char *const run_l[] = {"repo", "workflow", "conclusion",
+                                        NULL};
+    static const char *const concl_l[] = {"conclusion", NULL};
+    static const char *const repo_l[] = {"repo", NULL};
+    static const char *const dep_l[] = {"repo", "environment", "result",
+                                        NULL};
+    static const char *const env_l[] = {"repo", "environment", NULL};
+    static const char *const hook_l[] = {"source", "outcome", NULL};
+    static const char *const ver_l[] = {"version", NULL};
+    static const char *const ver[] = {FERRY_VERSION, NULL};
+    struct telemetry *t = xcalloc(1, sizeof(*t));
+    struct prom_metric *g;
+    size_t nb = sizeof(b) / sizeof(b[0]);
+    enum ferr_code rc;
+
+    t->reg = prom_new();
+    rc = prom_counter(t->reg, PROM_RUNS_TOTAL, PROM_RUNS_TOTAL_HELP, run_l,
+                      &t->runs, err);
+    if (!rc)
+        rc = prom_counter(t->reg, PROM_JOBS_TOTAL, PROM_JOBS_TOTAL_HELP,
+                          concl_l, &t->jobs, err);
+    if (!rc)
+        rc = prom_histogram(t->reg, PROM_RUN_DURATION_SECONDS,
+                            PROM_RUN_DURATION_SECONDS_HELP, repo_l, b, nb,
+                            &t->run_secs, err);
+    if (!rc)
+        rc = prom_histogram(t->reg, PROM_QUEUE_WAIT_SECONDS,
+                            PROM_QUEUE_WAIT_SECONDS_HELP, NULL, b, nb,
+                            &t->wait_secs, err);
+    if (!rc)
+        rc = prom_histogram(t->reg, PROM_JOB_DURATION_SECONDS,
+                            PROM_JOB_DURATION_SECONDS_HELP, NULL, b, nb,
+                            &t->job_secs, err);
+    if (!rc)
+        rc = prom_counter(t->reg, PROM_DEPLOYMENTS_TOTAL,
+                          PROM_DEPLOYMENTS_TOTAL_HELP, dep_l, &t->deploys,
+                          err);
+    if (!rc)
+        rc = prom_counter(t->reg, PROM_ROLLBACKS_TOTAL,
+                          PROM_ROLLBACKS_TOTAL_HELP, env_l, &t->rollbacks,
+                          err);
+    if (!rc)
+        rc = prom_counter(t->reg, PROM_WEBHOOK_DELIVERIES_TOTAL,
+                          PROM_WEBHOOK_DELIVERIES_TOTAL_HELP, hook_l,
+                          &t->hooks, err);
+    if (!rc)
+        rc = prom_gauge(t->reg, PROM_BUILD_INFO, PROM_BUILD_INFO_HELP, ver_l,
+                        &t->build, err);
+    if (!rc)
+        rc = prom_gauge_fn(t->reg, PROM_RUNS_QUEUED, PROM_RUNS_QUEUED_HELP,
+                           runs_queued, s, &g, err);
+    if (!rc)
+        rc = prom_gauge_fn(t->reg, PROM_INCIDENTS_OPEN,
+                           PROM_INCIDENTS_OPEN_HELP, incidents_open, s, &g,
+                           err);
+    if (!rc)
+        rc = prom_gauge_fn(t->reg, PROM_APPROVALS_PENDING,
+                           PROM_APPROVALS_PENDING_HELP, approvals_pending, s,
+                           &g, err);
+    if (!rc)
+        rc = prom_gauge_fn(t->reg, PROM_AGENTS, PROM_AGENTS_HELP, agents, s,
+                           &g, err);
+    if (rc) {
+        prom_free(t->reg);
+        free(t);
+        return rc;
+    }
+    (void)prom_set(t->build, ver, 1);
+    s->telemetry = t;
+    return FERR_OK;
+}
+
+void telemetry_stop(struct server *s)
+{
+    if (!s->telemetry)
+        return;
+    prom_free(s->telemetry->reg);
+    free(s->telemetry);
+    s->telemetry = NULL;
+}
+
+void telemetry_run(struct server *s, const struct store_run *r)
+{
+    const char *l[] = {r->repo ? r->repo : "",
+                       r->workflow ? r->workflow : "",
+                       r->conclusion ? r->conclusion : "", NULL};
+    const char *repo[] = {r->repo ? r->repo : "", NULL};
+
+    if (!s->telemetry)
+        return;
+    (void)prom_inc(s->telemetry->runs, l, 1);
+    if (r->started_at > 0 && r->finished_at >= r->started_at)
+        (void)prom_observe(s->telemetry->run_secs, repo,
+                           (double)(r->finished_at - r->started_at) / 1000.0);
+}
+
+void telemetry_run_started(struct server *s, const struct store_run *r,
+                           int64_t now_ms)
+{
+    if (!s->telemetry || r->attempt != 1 || r->created_at <= 0 ||
+        now_ms < r->created_at)
+        return;
+    (void)prom_observe(s->telemetry->wait_secs, NULL,
+                       (double)(now_ms - r->created_at) / 1000.0);
+}
+
+void telemetry_job(struct server *s, const char *conclusion,
+                   int64_t duration_ms)
+{
+    const char *l[] = {conclusion ? conclusion : "", NULL};
+
+    if (!s->telemetry)
+        return;
+    (void)prom_inc(s->telemetry->jobs, l, 1);
+    if (duration_ms >= 0)
+        (void)prom_observe(s->telemetry->job_secs, NULL,
+                           (double)duration_ms / 1000.0);
+}
+
+void telemetry_deployment(struct server *s, const char *repo, const char *env,
+                          const char *result)
+{
+    const char *l[] = {repo, env, result, NULL};
+
+    if (s->telemetry)
+        (void)prom_inc(s->telemetry->deploys, l, 1);
+}
+
+void telemetry_rollback(struct server *s, const char *repo, const char *env)
+{
+    const char *l[] = {repo, env, NULL};
+
+    if (s->telemetry)
+        (void)prom_inc(s->telemetry->rollbacks, l, 1);
+}
+
+void telemetry_webhook(struct server *s, const char *source, int status)
+{
+    const char *l[] = {source ? source : "",
+                       status < 300   ? "accepted"
+                       : status < 500 ? "rejected"
+                                      : "failed",
+                       NULL};
+
+    if (s->telemetry)
+        (void)prom_inc(s->telemetry->hooks, l, 1);
+}
+
+enum ferr_code telemetry_write(struct server *s, struct buf *out,
+                               struct ferr *err)
+{
+    buf_init(out, BODY_MAX);
+    if (!s->telemetry)
+        return FERR_OK;
+    return prom_write(s->telemetry->reg, out, err);
+}
