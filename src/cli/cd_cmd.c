@@ -758,15 +758,6 @@ int cli_reject(int argc, char **argv)
 
 /* ---- ferry rollback ---- */
 
-static void pause_ms(long ms)
-{
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-
-    /* a client's poll between looks, never the daemon's loop */
-    while (nanosleep(&t, &t) != 0 && errno == EINTR)
-        ;
-}
-
 /* The detail of the last phase of @d that did not succeed, or NULL. */
 static const char *last_trouble(const json_t *d)
 {
@@ -804,7 +795,7 @@ static int wait_deploy(struct client *c, uint64_t id, json_t **out)
             return -1;
         }
         json_decref(d);
-        pause_ms(ms);
+        client_pause_ms(ms);
         ms = ms * 2 > POLL_MAX_MS ? POLL_MAX_MS : ms * 2;
     }
 }

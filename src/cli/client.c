@@ -616,11 +616,11 @@ static int follow_bytes(void *ud, const char *p, size_t n)
     return client_sse_stopped(f->sse) != 0;
 }
 
-/* Between reconnects.  Blocking is right here: this is the client, not
- * the daemon (STYLE.md bans sleep/usleep there), and nothing else runs. */
-static void pause_a_second(void)
+/* Blocking is right here: this is the client, not the daemon (STYLE.md
+ * bans sleep/usleep there), and nothing else runs. */
+void client_pause_ms(long ms)
 {
-    struct timespec t = {1, 0};
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
 
     while (nanosleep(&t, &t) != 0 && errno == EINTR)
         ;
@@ -715,7 +715,7 @@ enum ferr_code client_follow(struct client *c, const char *path,
             }
         }
         client_sse_reset(f.sse);
-        pause_a_second();
+        client_pause_ms(1000);
     }
     client_sse_free(f.sse);
     buf_release(&idh);

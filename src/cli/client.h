@@ -42,6 +42,10 @@ enum ferr_code client_new(const char *server, const char *token,
                           struct client **out,
                           struct ferr *err) FERR_MUST_CHECK;
 
+/** Wait @ms milliseconds (a client's pause between polls or reconnects;
+ *  never for the daemon's loop). */
+void client_pause_ms(long ms);
+
 /** Free @c (NULL is a no-op). */
 void client_free(struct client *c);
 

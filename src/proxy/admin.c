@@ -614,9 +614,6 @@ static enum ferr_code listen_tcp(struct admin *a, const char *addr,
 {
     struct sockaddr_storage sa;
     socklen_t len;
-    int one = 1;
-    int fd;
-    char host[INET6_ADDRSTRLEN];
 
     if (backend_parse_listen(addr, &sa, &len, err))
         return err->code;
@@ -625,34 +622,8 @@ static enum ferr_code listen_tcp(struct admin *a, const char *addr,
                         "admin address '%s' is not loopback: use "
                         "127.0.0.1:PORT, [::1]:PORT or unix:/PATH",
                         addr);
-    fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return ferr_set(err, FERR_IO, NULL, "socket: %s", strerror(errno));
-    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, (struct sockaddr *)&sa, len) < 0 || listen(fd, 64) < 0) {
-        int e = errno;
-
-        close(fd);
-        return ferr_set(err, FERR_IO, NULL, "cannot listen on '%s': %s",
-                        addr, strerror(e));
-    }
-    len = sizeof(sa);
-    (void)getsockname(fd, (struct sockaddr *)&sa, &len);
-    if (sa.ss_family == AF_INET6) {
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&sa;
-
-        inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
-        snprintf(a->addr, sizeof(a->addr), "[%s]:%u", host,
-                 ntohs(s6->sin6_port));
-    } else {
-        struct sockaddr_in *s4 = (struct sockaddr_in *)&sa;
-
-        inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
-        snprintf(a->addr, sizeof(a->addr), "%s:%u", host,
-                 ntohs(s4->sin_port));
-    }
-    a->lfd = fd;
-    return FERR_OK;
+    return proxy_listen_tcp(&sa, len, addr, 64, &a->lfd, a->addr,
+                            sizeof(a->addr), err);
 }
 
 enum ferr_code admin_new(struct proxy *px, const char *addr,

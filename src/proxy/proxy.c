@@ -1140,47 +1140,56 @@ static void on_signal(struct loop *l, int signo, void *ud)
 
 /* ---------- the API ---------- */
 
-static enum ferr_code listen_on(struct proxy *px, const char *addr,
+enum ferr_code proxy_listen_tcp(const struct sockaddr_storage *sa,
+                                socklen_t len, const char *addr, int backlog,
+                                int *out_fd, char *out_addr, size_t n,
                                 struct ferr *err)
 {
-    struct sockaddr_storage sa;
-    socklen_t len;
+    struct sockaddr_storage bound = *sa;
     int one = 1;
     int fd;
     char host[INET6_ADDRSTRLEN];
-    uint16_t port;
 
-    if (backend_parse_listen(addr, &sa, &len, err))
-        return err->code;
-    fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    *out_fd = -1;
+    fd = socket(sa->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return ferr_set(err, FERR_IO, NULL, "socket: %s", strerror(errno));
     (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, (struct sockaddr *)&sa, len) < 0 ||
-        listen(fd, SOMAXCONN) < 0) {
+    if (bind(fd, (const struct sockaddr *)sa, len) < 0 ||
+        listen(fd, backlog) < 0) {
         int e = errno;
 
         close(fd);
         return ferr_set(err, FERR_IO, NULL, "cannot listen on '%s': %s",
                         addr, strerror(e));
     }
-    len = sizeof(sa);
-    (void)getsockname(fd, (struct sockaddr *)&sa, &len);
-    if (sa.ss_family == AF_INET6) {
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&sa;
+    len = sizeof(bound);
+    (void)getsockname(fd, (struct sockaddr *)&bound, &len);
+    if (bound.ss_family == AF_INET6) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&bound;
 
         inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
-        port = ntohs(s6->sin6_port);
-        snprintf(px->addr, sizeof(px->addr), "[%s]:%u", host, port);
+        snprintf(out_addr, n, "[%s]:%u", host, ntohs(s6->sin6_port));
     } else {
-        struct sockaddr_in *s4 = (struct sockaddr_in *)&sa;
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&bound;
 
         inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
-        port = ntohs(s4->sin_port);
-        snprintf(px->addr, sizeof(px->addr), "%s:%u", host, port);
+        snprintf(out_addr, n, "%s:%u", host, ntohs(s4->sin_port));
     }
-    px->lfd = fd;
+    *out_fd = fd;
     return FERR_OK;
+}
+
+static enum ferr_code listen_on(struct proxy *px, const char *addr,
+                                struct ferr *err)
+{
+    struct sockaddr_storage sa;
+    socklen_t len;
+
+    if (backend_parse_listen(addr, &sa, &len, err))
+        return err->code;
+    return proxy_listen_tcp(&sa, len, addr, SOMAXCONN, &px->lfd, px->addr,
+                            sizeof(px->addr), err);
 }
 
 enum ferr_code proxy_new(const struct proxy_opts *o, struct proxy **out,

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "proxy/backend.h"
 #include "util/ferr.h"
@@ -30,6 +31,18 @@ struct proxy_stats {
     uint64_t own_4xx;            /* answered 4xx by the proxy itself */
     uint64_t own_5xx;            /* answered 502/503/504 by the proxy */
 };
+
+/**
+ * Listen on the TCP address @sa (@len bytes; @addr is its text, for
+ * messages): a non-blocking, close-on-exec socket with SO_REUSEADDR and
+ * @backlog.  *@out_fd is the caller's; @out_addr (@n bytes) gets the
+ * address really bound ("127.0.0.1:PORT", "[::1]:PORT"), port 0 resolved.
+ * Errors: FERR_IO with errno's words; *@out_fd is -1.
+ */
+enum ferr_code proxy_listen_tcp(const struct sockaddr_storage *sa,
+                                socklen_t len, const char *addr, int backlog,
+                                int *out_fd, char *out_addr, size_t n,
+                                struct ferr *err) FERR_MUST_CHECK;
 
 /**
  * Bind @o->listen (SO_REUSEADDR, backlog SOMAXCONN) and set up a loop
