@@ -29,6 +29,20 @@ int cli_deploy(int argc, char **argv);
 /** ferry __notify --config FILE --db URL: deliver the outbox's alerts
  *  (notify_cmd.c).  Internal: started by ferry serve, a pipe on stdin. */
 int cli_notify(int argc, char **argv);
+/** ferry __report: the step behind `uses: ferry/report@v1` — reads test
+ *  (JUnit XML) and coverage (Cobertura XML, lcov) reports, applies the
+ *  coverage gate, records a summary in $FERRY_REPORT (report_cmd.c). */
+int cli_report(int argc, char **argv);
+/** ferry __gate: the step behind `uses: ferry/gate@v1` — fails on SARIF
+ *  or Bandit findings at or above a severity (report_cmd.c). */
+int cli_gate(int argc, char **argv);
+/** ferry __image: the step behind `uses: ferry/image@v1` — build, tag
+ *  and push an image through the Docker Engine API (image_cmd.c). */
+int cli_image(int argc, char **argv);
+/** ferry __cexec: one step of a container job, run with the Docker
+ *  Engine API's exec in the job's container (cexec_cmd.c).  Internal:
+ *  started by the engine. */
+int cli_cexec(int argc, char **argv);
 /* Client verbs (remote_cmd.c): they talk to a server's API, found in
  * --server/FERRY_SERVER with the token in --token/FERRY_TOKEN. */
 /** ferry status: the latest runs. */
@@ -60,6 +74,9 @@ int cli_rollback(int argc, char **argv);
 int cli_deployments(int argc, char **argv);
 /** ferry incidents [--repo R] | INCIDENT. */
 int cli_incidents(int argc, char **argv);
+/** ferry dora [--repo R] [--env E] [--window 30d] [--json]: the DORA
+ *  figures (dora_cmd.c). */
+int cli_dora(int argc, char **argv);
 /** ferry hook-notify: what the post-receive hook runs. */
 int cli_hook_notify(int argc, char **argv);
 /** Print the usage of @verb (NULL: all) to stdout. */

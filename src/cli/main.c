@@ -19,6 +19,7 @@ static const struct {
     {"env", cli_env},         {"approve", cli_approve},
     {"reject", cli_reject},   {"rollback", cli_rollback},
     {"deployments", cli_deployments}, {"incidents", cli_incidents},
+    {"dora", cli_dora},
 };
 
 int main(int argc, char **argv)
@@ -52,6 +53,14 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "__deploy") == 0)
         return cli_deploy(argc - 1, argv + 1);
+    if (strcmp(argv[1], "__report") == 0)
+        return cli_report(argc - 1, argv + 1);
+    if (strcmp(argv[1], "__gate") == 0)
+        return cli_gate(argc - 1, argv + 1);
+    if (strcmp(argv[1], "__image") == 0)
+        return cli_image(argc - 1, argv + 1);
+    if (strcmp(argv[1], "__cexec") == 0)
+        return cli_cexec(argc - 1, argv + 1);
     if (strcmp(argv[1], "__instance") == 0)
         return target_supervise_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "lint") == 0)

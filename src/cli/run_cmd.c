@@ -41,6 +41,42 @@ static const char *mark(const struct printer *p, enum result r)
     return "?";
 }
 
+/* One line for a report summary: its kind, then its figures. */
+static void print_report(const char *label, const json_t *r)
+{
+    const char *kind = json_string_value(json_object_get(r, "kind"));
+    const char *file = json_string_value(json_object_get(r, "file"));
+    json_t *v;
+
+#define I(k) ((long long)json_integer_value(json_object_get(r, k)))
+    if (strcmp(kind, "tests") == 0) {
+        printf("[%s] report: %lld tests, %lld failed, %lld errors, "
+               "%lld skipped",
+               label, I("tests"), I("failures"), I("errors"), I("skipped"));
+    } else if (strcmp(kind, "coverage") == 0) {
+        v = json_object_get(r, "line_rate");
+        printf("[%s] report: coverage %.1f%% (%lld of %lld lines)", label,
+               json_number_value(v) * 100.0, I("lines_covered"),
+               I("lines_valid"));
+    } else if (strcmp(kind, "findings") == 0) {
+        printf("[%s] report: %lld findings, %lld at or above '%s'", label,
+               I("total"), I("blocking"),
+               json_string_value(json_object_get(r, "threshold"))
+                   ? json_string_value(json_object_get(r, "threshold"))
+                   : "?");
+    } else if (strcmp(kind, "image") == 0) {
+        printf("[%s] report: image %s@%s", label,
+               json_string_value(json_object_get(r, "name")),
+               json_string_value(json_object_get(r, "digest")));
+    } else {
+        printf("[%s] report: %s", label, kind);
+    }
+#undef I
+    if (file)
+        printf(" (%s)", file);
+    printf("\n");
+}
+
 static void print_text(struct printer *p, const struct event *ev)
 {
     char label[512];
@@ -61,6 +97,7 @@ static void print_text(struct printer *p, const struct event *ev)
     case EV_LOG: printf("[%s]   | %.*s\n", label, SPAN_ARGS(ev->text)); break;
     case EV_SLOT_WANTED: break;
     case EV_ENV_WANTED: break;
+    case EV_REPORT: print_report(label, ev->report); break;
     case EV_ANNOTATION:
         if (ev->file)
             printf("[%s] %s: %.*s (%s:%u:%u)\n", label, ev->level,

@@ -24,13 +24,28 @@ static bool named(const char *uses, const char *name)
     return strlen(name) == n && strncmp(uses, name, n) == 0;
 }
 
+const char *action_ferry_verb(const char *uses)
+{
+    static const char *const verbs[][2] = {
+        {"ferry/deploy", "__deploy"},
+        {"ferry/report", "__report"},
+        {"ferry/gate", "__gate"},
+        {"ferry/image", "__image"},
+    };
+
+    for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+        if (named(uses, verbs[i][0]))
+            return verbs[i][1];
+    return NULL;
+}
+
 enum action_kind action_classify(const char *uses)
 {
     if (strncmp(uses, "./", 2) == 0 || strcmp(uses, ".") == 0)
         return ACTION_LOCAL;
     if (strncmp(uses, "docker://", 9) == 0)
         return ACTION_DOCKER;
-    if (named(uses, "ferry/deploy"))
+    if (action_ferry_verb(uses))
         return ACTION_FERRY;
     if (named(uses, "actions/checkout") ||
         named(uses, "actions/upload-artifact") ||
@@ -48,7 +63,7 @@ const char *action_unavailable_hint(enum action_kind k)
                "yet";
     return "is not available offline: ferry runs actions/checkout, "
            "upload-artifact, download-artifact and cache itself, "
-           "ferry/deploy, and local actions; vendor this one into the repository (e.g. "
+           "ferry/deploy, report, gate and image, and local actions; vendor this one into the repository (e.g. "
            "'.github/actions/NAME' with its action.yml) and use "
            "'uses: ./.github/actions/NAME'";
 }

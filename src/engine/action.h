@@ -18,14 +18,19 @@
 enum action_kind {
     ACTION_BUILTIN, /* handled by action_run_builtin */
     ACTION_LOCAL,   /* ./path: load with action_load_local */
-    ACTION_FERRY,   /* ferry/deploy@v1: ferry itself runs as the step's
-                       process (`ferry __deploy`), inputs in INPUT_* */
+    ACTION_FERRY,   /* ferry/deploy, report, gate, image @v1: ferry
+                       itself runs as the step's process (`ferry
+                       __deploy` ...), inputs in INPUT_* */
     ACTION_DOCKER,  /* docker://image: needs the container executor */
     ACTION_REMOTE,  /* owner/repo@ref: not available offline */
 };
 
 /** Classify a `uses:` value. */
 enum action_kind action_classify(const char *uses);
+
+/** The ferry verb an ACTION_FERRY @uses runs as its step's process
+ *  ("__deploy", "__report", "__gate", "__image"); NULL for any other. */
+const char *action_ferry_verb(const char *uses);
 
 /** Work left for the end of the job (actions/cache saves there). */
 struct action_post {

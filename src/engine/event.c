@@ -44,6 +44,7 @@ static const char *type_name(enum event_kind k)
     case EV_ANNOTATION: return "annotation";
     case EV_SLOT_WANTED: return "slot.wanted";
     case EV_ENV_WANTED: return "environment.wanted";
+    case EV_REPORT: return "report";
     }
     return "unknown";
 }
@@ -107,5 +108,7 @@ json_t *event_to_json(const struct event *ev)
         json_object_set(o, "outputs", (json_t *)ev->outputs);
     set_str(o, "environment", ev->environment);
     set_str(o, "env_url", ev->env_url);
+    if (ev->report)
+        json_object_set(o, "report", (json_t *)ev->report);
     return o;
 }

@@ -23,6 +23,8 @@ enum event_kind {
     EV_SLOT_WANTED, /* a gated run wants one more job slot */
     EV_ENV_WANTED,  /* a gated run's job with `environment:` waits for
                        the server's word (job_key, environment, env_url) */
+    EV_REPORT,      /* a step recorded a report summary (tests, coverage,
+                       findings, image) in $FERRY_REPORT: `report` */
 };
 
 /** Results as GitHub names them. */
@@ -63,6 +65,8 @@ struct event {
     const json_t *outputs; /* EV_JOB_FINISHED: the job's outputs */
     const char *environment; /* EV_ENV_WANTED: the evaluated name */
     const char *env_url;     /* EV_ENV_WANTED: its url or NULL */
+    const json_t *report;    /* EV_REPORT: one summary object with a
+                                string "kind" (docs/workflows.md) */
 };
 
 struct event_sink {

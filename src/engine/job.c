@@ -450,6 +450,7 @@ static char **build_envp(struct job *j, const struct frame *f,
     setenv_json(env, "FERRY_RUN_ID", j->host->run_id);
     setenv_json(env, "FERRY_JOB", j->spec.key);
     setenv_json(env, "FERRY_TRACKING_ID", j->tracking);
+    setenv_fmt(env, "FERRY_REPORT", "%s/report", j->files);
     json_object_update(env, j->env);
     json_object_update(env, j->file_env);
     if (f && f->env)
@@ -506,10 +507,11 @@ static int collect_path(void *ud, struct span dir)
 /* Empty the runner files before a step. */
 static enum ferr_code reset_files(struct job *j, struct ferr *err)
 {
-    static const char *const names[] = {"env", "output", "path", "state"};
+    static const char *const names[] = {"env", "output", "path", "state",
+                                        "report"};
     enum ferr_code rc = FERR_OK;
 
-    for (size_t i = 0; i < 4 && !rc; i++) {
+    for (size_t i = 0; i < 5 && !rc; i++) {
         char *p = xasprintf("%s/%s", j->files, names[i]);
 
         rc = workspace_put_file(p, "", 0, err);
@@ -520,9 +522,68 @@ static enum ferr_code reset_files(struct job *j, struct ferr *err)
     return rc;
 }
 
+/* The summaries a step recorded in $FERRY_REPORT, one JSON object per
+ * line with a string "kind": each becomes an EV_REPORT.  A line that is
+ * not one fails the step (the tool that wrote it is broken). */
+static enum ferr_code read_reports(struct job *j, const struct step_exec *st,
+                                   struct ferr *err)
+{
+    char *p = xasprintf("%s/report", j->files);
+    char *data = NULL;
+    size_t len = 0;
+    unsigned lineno = 0;
+    unsigned n = 0;
+    enum ferr_code rc;
+    struct span rest;
+    struct span line;
+
+    rc = workspace_read_file(p, LIM_REPORT_FILE_BYTES, &data, &len, err);
+    if (rc)
+        goto done;
+    rest = span_of(data, len);
+    while (rest.len) {
+        json_t *o;
+        json_error_t jerr;
+        struct event ev;
+
+        if (!span_cut(rest, '\n', &line, &rest))
+            rest.len = 0;
+        lineno++;
+        line = span_trim(line);
+        if (!line.len)
+            continue;
+        if (++n > LIM_REPORTS_PER_STEP) {
+            rc = ferr_set(err, FERR_LIMIT, NULL,
+                          "FERRY_REPORT has more than %u reports",
+                          LIM_REPORTS_PER_STEP);
+            goto done;
+        }
+        o = json_loadb(line.p, line.len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!json_is_object(o) ||
+            !json_is_string(json_object_get(o, "kind"))) {
+            json_decref(o);
+            rc = ferr_set(err, FERR_PARSE, NULL,
+                          "FERRY_REPORT line %u: not a JSON object with a "
+                          "string 'kind'",
+                          lineno);
+            goto done;
+        }
+        base_event(j, &ev, EV_REPORT);
+        ev.step = st->number;
+        ev.step_name = st->name;
+        ev.report = o;
+        event_emit(j->host->sink, &ev);
+        json_decref(o);
+    }
+done:
+    free(data);
+    free(p);
+    return rc;
+}
+
 /* Read back what a step wrote.  Errors fail the step. */
-static enum ferr_code read_files(struct job *j, json_t *outputs,
-                                 struct ferr *err)
+static enum ferr_code read_files(struct job *j, const struct step_exec *st,
+                                 json_t *outputs, struct ferr *err)
 {
     char *p;
     char *data = NULL;
@@ -556,6 +617,8 @@ static enum ferr_code read_files(struct job *j, json_t *outputs,
     free(p);
     free(data);
     data = NULL;
+    if (!rc)
+        rc = read_reports(j, st, err);
     if (rc)
         return rc;
     /* the job summary is every step's summary, in order */
@@ -742,7 +805,7 @@ static void on_step_exit(void *ud, int status)
     ferr_clear(&err);
     if (!st->outputs)
         st->outputs = json_object();
-    if (read_files(j, st->outputs, &err)) {
+    if (read_files(j, st, st->outputs, &err)) {
         char msg[1024];
 
         outcome = RES_FAILURE;
@@ -927,7 +990,8 @@ static json_t *input_env(json_t *inputs)
     return extra;
 }
 
-/* ferry/deploy: ferry itself, as the step's process. */
+/* ferry/deploy, report, gate, image: ferry itself, as the step's
+ * process. */
 static enum ferr_code use_ferry(struct job *j, struct frame *f, json_t *with,
                                 int *out_state, struct ferr *err)
 {
@@ -944,7 +1008,7 @@ static enum ferr_code use_ferry(struct job *j, struct frame *f, json_t *with,
     }
     self[n] = '\0';
     argv[0] = self;
-    argv[1] = "__deploy";
+    argv[1] = (char *)action_ferry_verb(f->cur.s->uses);
     argv[2] = NULL;
     rc = spawn_step(j, f, argv, j->workspace, extra, err);
     if (!rc)
@@ -1224,7 +1288,7 @@ static int start_step(struct job *j, struct frame *f)
     if (state == STEP_PUSHED)
         return STEP_PUSHED;
     /* finished in-process (built-in action, dry run) */
-    if (read_files(j, st->outputs, &err)) {
+    if (read_files(j, st, st->outputs, &err)) {
         fail_step(j, f, &err);
         return STEP_DONE;
     }

@@ -1418,7 +1418,26 @@ static const struct route routes[] = {
     {"GET", "/api/v1/alerts", ROLE_VIEWER, cdapi_alert_list},
     {"GET", "/api/v1/deliveries", ROLE_ADMIN, h_deliveries},
     {"GET", "/api/v1/audit", ROLE_ADMIN, h_audit},
+    {"GET", "/api/v1/dora", ROLE_VIEWER, watchapi_dora},
+    {"GET", "/api/v1/runs/:id/reports", ROLE_VIEWER, watchapi_run_reports},
+    {"GET", "/api/v1/repos/:name/trends", ROLE_VIEWER, watchapi_trend},
 };
+
+/* Paths the API answers; everything else is the dashboard's. */
+static bool api_path(const char *path)
+{
+    static const char *const prefixes[] = {"/api/", "/hooks/"};
+    static const char *const exact[] = {"/healthz", "/readyz", "/metrics",
+                                        "/api"};
+
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+        if (strncmp(path, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+        if (strcmp(path, exact[i]) == 0)
+            return true;
+    return false;
+}
 
 size_t api_body_limit(void *ud, const char *method, const char *path)
 {
@@ -1464,6 +1483,10 @@ void api_handle(void *ud, struct httpd_req *req)
     bool path_known = false;
     int st;
 
+    if (!api_path(path)) {
+        dash_handle(ud, req);
+        return;
+    }
     memset(&c, 0, sizeof(c));
     c.s = ud;
     c.req = req;

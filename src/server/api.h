@@ -55,4 +55,17 @@ void cdapi_incident_list(struct api_ctx *c);
 void cdapi_incident_get(struct api_ctx *c);
 void cdapi_alert_list(struct api_ctx *c);
 
+/* ---------- watchapi.c: DORA figures, reports and their trends ---------- */
+/** GET /api/v1/dora?window=30d&repo=R&environment=E */
+void watchapi_dora(struct api_ctx *c);
+/** GET /api/v1/runs/:id/reports */
+void watchapi_run_reports(struct api_ctx *c);
+/** GET /api/v1/repos/:name/trends?kind=coverage|tests&branch=B&limit=N */
+void watchapi_trend(struct api_ctx *c);
+
+/* ---------- the web dashboard (dash.c) ---------- */
+/** Answer a request for a path outside the API (/, /runs/…, /login,
+ *  /static/…): the dashboard's own routing, session and CSRF checks. */
+void dash_handle(struct server *s, struct httpd_req *req);
+
 #endif

@@ -582,6 +582,13 @@ static void on_event(struct worker *w, json_t *ev)
         log_line(w, row ? row->id : 0, ms, text, strlen(text));
         subs_line(w, row ? row->id : 0, ms, text, strlen(text));
         free(text);
+    } else if (strcmp(type, "report") == 0) {
+        json_t *step = json_object_get(ev, "step");
+
+        rc = store_report_add(s->store, w->run_id, w->attempt,
+                              jstr(ev, "job_key"),
+                              step ? (int)json_integer_value(step) : -1,
+                              json_object_get(ev, "report"), &err);
     } else if (strcmp(type, "workflow.skipped") == 0) {
         free(w->reason);
         w->reason = xstrdup(jstr(ev, "reason"));

@@ -909,6 +909,60 @@ enum ferr_code store_deploy_list(struct store *s, int64_t repo_id,
                               err);
 }
 
+enum ferr_code store_deploy_commit_at(struct store *s, int64_t id,
+                                      int64_t commit_at, struct ferr *err)
+{
+    return s->be->deploy_commit_at(s->db, id, commit_at, err);
+}
+
+enum ferr_code store_report_add(struct store *s, int64_t run_id, int attempt,
+                                const char *job_key, int step,
+                                json_t *summary, struct ferr *err)
+{
+    const char *kind = json_string_value(json_object_get(summary, "kind"));
+    char *text;
+    enum ferr_code rc;
+
+    if (!json_is_object(summary) || !kind || !*kind)
+        return ferr_set(err, FERR_INVALID, NULL,
+                        "a report needs a string 'kind'");
+    text = json_dumps(summary, JSON_COMPACT);
+    if (!text)
+        return ferr_set(err, FERR_INVALID, NULL, "report is not JSON");
+    rc = s->be->report_add(s->db, run_id, attempt, job_key, step, kind, text,
+                           err);
+    free(text);
+    return rc;
+}
+
+enum ferr_code store_report_list(struct store *s, int64_t run_id,
+                                 json_t **out, struct ferr *err)
+{
+    *out = NULL;
+    return s->be->report_list(s->db, run_id, out, err);
+}
+
+enum ferr_code store_report_trend(struct store *s, int64_t repo_id,
+                                  const char *ref, const char *kind,
+                                  size_t limit, json_t **out,
+                                  struct ferr *err)
+{
+    *out = NULL;
+    if (limit == 0 || limit > LIST_LIMIT_MAX)
+        limit = LIST_LIMIT_MAX;
+    return s->be->report_trend(s->db, repo_id, ref, kind, limit, out, err);
+}
+
+enum ferr_code store_dora_input(struct store *s, int64_t repo_id,
+                                const char *environment, int64_t since_ms,
+                                int64_t until_ms, json_t **out,
+                                struct ferr *err)
+{
+    *out = NULL;
+    return s->be->dora_input(s->db, repo_id, environment, since_ms, until_ms,
+                             out, err);
+}
+
 enum ferr_code store_approval_add(struct store *s, int64_t deployment_id,
                                   int64_t token_id, const char *user,
                                   const char *decision, const char *comment,

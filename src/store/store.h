@@ -506,6 +506,60 @@ enum ferr_code store_deploy_list(struct store *s, int64_t repo_id,
                                  const char *environment, const char *status,
                                  size_t limit, json_t **out,
                                  struct ferr *err) FERR_MUST_CHECK;
+/** Record when the oldest commit that deployment @id shipped was made
+ *  (@commit_at, ms): the start of DORA's lead time.  Not in the API's
+ *  deployment shape; store_dora_input returns it. */
+enum ferr_code store_deploy_commit_at(struct store *s, int64_t id,
+                                      int64_t commit_at,
+                                      struct ferr *err) FERR_MUST_CHECK;
+
+/* ---------- watching: reports and DORA inputs ---------- */
+
+/**
+ * Keep the report summary @summary (a JSON object with a string "kind":
+ * "tests", "coverage", "findings", "image"; borrowed) that step @step of
+ * job @job_key recorded in attempt @attempt of run @run_id.
+ * Errors: FERR_INVALID (no "kind"), FERR_IO.
+ */
+enum ferr_code store_report_add(struct store *s, int64_t run_id, int attempt,
+                                const char *job_key, int step,
+                                json_t *summary,
+                                struct ferr *err) FERR_MUST_CHECK;
+/** Run @run_id's reports, oldest first: an array of {"id","attempt",
+ *  "job","step","kind","summary":{…},"created_at"} in *@out. */
+enum ferr_code store_report_list(struct store *s, int64_t run_id,
+                                 json_t **out,
+                                 struct ferr *err) FERR_MUST_CHECK;
+/** The newest reports of @kind (at most @limit, 1..200) of the runs of
+ *  @repo_id (0: any) on @ref (NULL: any; "refs/heads/main"): an array of
+ *  {"run_id","number","workflow","ref","sha","created_at","summary"},
+ *  newest first — a coverage or test-count trend. */
+enum ferr_code store_report_trend(struct store *s, int64_t repo_id,
+                                  const char *ref, const char *kind,
+                                  size_t limit, json_t **out,
+                                  struct ferr *err) FERR_MUST_CHECK;
+/**
+ * What the DORA figures are computed from, for repo @repo_id (0: every
+ * repo) over [@since_ms, @until_ms): one object in *@out with arrays
+ *  "deployments": {"id","repo","environment","kind" (deploy|rollback),
+ *     "status","sha","version","created_at","started_at","finished_at",
+ *     "commit_at" (ms, 0 unknown),"incident" (bool: an incident names it)}
+ *     of @environment, or when it is NULL of every environment that is
+ *     named "production" or has the production rule, by id;
+ *  "incidents": {"id","repo","environment","deployment_id","status",
+ *     "opened_at","resolved_at" (ms, 0 while open)} of the same
+ *     environments, opened in the window;
+ *  "runs": {"id","workflow","event","ref","status","conclusion",
+ *     "created_at","started_at","finished_at"} created in the window;
+ *  "reports": {"run_id","ref","kind" (tests|coverage),"created_at",
+ *     "summary"} recorded in the window.
+ * Times here are ms since the epoch (0: unset).  Errors: FERR_IO.
+ */
+enum ferr_code store_dora_input(struct store *s, int64_t repo_id,
+                                const char *environment, int64_t since_ms,
+                                int64_t until_ms, json_t **out,
+                                struct ferr *err) FERR_MUST_CHECK;
+
 /** Record @user's @decision ("approved" or "rejected") on deployment
  *  @deployment_id. */
 enum ferr_code store_approval_add(struct store *s, int64_t deployment_id,

@@ -227,6 +227,23 @@ static const char *const migrations[] = {
     " PRIMARY KEY (outbox_id, channel));"
     "CREATE INDEX outbox_sends_due ON outbox_sends (state, next_at);"
     "CREATE INDEX outbox_sends_by_channel ON outbox_sends (channel, state);",
+    /* 4: watching — report summaries per run, the first commit time of
+     * what a deployment shipped (DORA's lead time), time indexes */
+    "CREATE TABLE reports ("
+    " id INTEGER PRIMARY KEY,"
+    " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " attempt INTEGER NOT NULL,"
+    " job_key TEXT NOT NULL DEFAULT '',"
+    " step INTEGER NOT NULL DEFAULT -1,"
+    " kind TEXT NOT NULL,"
+    " summary TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL);"
+    "CREATE INDEX reports_by_run ON reports (run_id, id);"
+    "CREATE INDEX reports_by_kind ON reports (kind, created_at);"
+    "ALTER TABLE deployments ADD COLUMN commit_at INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX deployments_by_time ON deployments (created_at);"
+    "CREATE INDEX incidents_by_time ON incidents (opened_at);"
+    "CREATE INDEX runs_by_time ON runs (created_at);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -535,6 +552,64 @@ _Static_assert(SCHEMA_VERSION == STORE_SQLITE_SCHEMA_VERSION,
                  " attempts + 1, sent_at = ?3, last_error = NULL"              \
                  " WHERE outbox_id = ?1 AND channel = ?2"                      \
                  " AND state = 'pending'")                                     \
+    X(REPORT_ADD, "INSERT INTO reports (run_id, attempt, job_key, step, kind,"  \
+                  " summary, created_at) VALUES (?1, ?2, COALESCE(?3, ''),"   \
+                  " ?4, ?5, ?6, ?7)")                                          \
+    X(REPORT_LIST, "SELECT json_object('id', id, 'attempt', attempt, 'job',"   \
+                   " job_key, 'step', step, 'kind', kind, 'summary',"          \
+                   " json(summary), 'created_at', " TS("created_at") ")"      \
+                   " FROM reports WHERE run_id = ?1 ORDER BY id")              \
+    X(REPORT_TREND, "SELECT json_object('run_id', r.id, 'number', r.number,"   \
+                    " 'workflow', r.workflow, 'ref', r.ref, 'sha', r.sha,"     \
+                    " 'created_at', " TS("x.created_at") ", 'summary',"       \
+                    " json(x.summary)) FROM reports x JOIN runs r"             \
+                    " ON r.id = x.run_id WHERE x.kind = ?3"                     \
+                    " AND (?1 = 0 OR r.repo_id = ?1)"                           \
+                    " AND (?2 IS NULL OR r.ref = ?2)"                           \
+                    " ORDER BY x.id DESC LIMIT ?4")                            \
+    X(DORA_DEPLOYS, "SELECT json_object('id', d.id, 'repo', p.name,"           \
+                    " 'environment', d.environment, 'kind', d.kind,"           \
+                    " 'status', d.status, 'sha', d.sha, 'version', d.version," \
+                    " 'created_at', d.created_at, 'started_at', d.started_at," \
+                    " 'finished_at', d.finished_at, 'commit_at', d.commit_at," \
+                    " 'incident', json(CASE WHEN EXISTS (SELECT 1 FROM"        \
+                    " incidents i WHERE i.deployment_id = d.id) THEN 'true'"   \
+                    " ELSE 'false' END))" DEPLOY_FROM                           \
+                    " LEFT JOIN environments e ON e.repo_id = d.repo_id"       \
+                    " AND e.name = d.environment"                              \
+                    " WHERE (?1 = 0 OR d.repo_id = ?1) AND CASE WHEN ?2 IS"    \
+                    " NULL THEN d.environment = 'production' OR COALESCE("     \
+                    "json_extract(e.rules, '$.production'), 0) = 1 ELSE"        \
+                    " d.environment = ?2 END AND d.created_at >= ?3"           \
+                    " AND d.created_at < ?4 ORDER BY d.id")                    \
+    X(DORA_INCIDENTS, "SELECT json_object('id', i.id, 'repo', p.name,"         \
+                      " 'environment', i.environment, 'deployment_id',"        \
+                      " i.deployment_id, 'status', i.status, 'opened_at',"     \
+                      " i.opened_at, 'resolved_at', i.resolved_at)"            \
+                      INCIDENT_FROM                                            \
+                      " LEFT JOIN environments e ON e.repo_id = i.repo_id"     \
+                      " AND e.name = i.environment"                            \
+                      " WHERE (?1 = 0 OR i.repo_id = ?1) AND CASE WHEN ?2"     \
+                      " IS NULL THEN i.environment = 'production' OR"          \
+                      " COALESCE(json_extract(e.rules, '$.production'), 0)"    \
+                      " = 1 ELSE i.environment = ?2 END"                       \
+                      " AND i.opened_at >= ?3 AND i.opened_at < ?4"            \
+                      " ORDER BY i.id")                                        \
+    X(DORA_RUNS, "SELECT json_object('id', r.id, 'workflow', r.workflow,"      \
+                 " 'event', r.event, 'ref', r.ref, 'status', r.status,"        \
+                 " 'conclusion', r.conclusion, 'created_at', r.created_at,"    \
+                 " 'started_at', r.started_at, 'finished_at', r.finished_at)"  \
+                 " FROM runs r WHERE (?1 = 0 OR r.repo_id = ?1)"                \
+                 " AND r.created_at >= ?3 AND r.created_at < ?4"               \
+                 " AND (?2 IS NULL OR 1) ORDER BY r.id")                       \
+    X(DORA_REPORTS, "SELECT json_object('run_id', x.run_id, 'ref', r.ref,"     \
+                    " 'kind', x.kind, 'created_at', x.created_at, 'summary',"  \
+                    " json(x.summary)) FROM reports x JOIN runs r"             \
+                    " ON r.id = x.run_id WHERE x.kind IN ('tests',"           \
+                    " 'coverage') AND (?1 = 0 OR r.repo_id = ?1)"             \
+                    " AND x.created_at >= ?3 AND x.created_at < ?4"            \
+                    " AND (?2 IS NULL OR 1) ORDER BY x.id")                    \
+    X(DEPLOY_COMMIT_AT, "UPDATE deployments SET commit_at = ?2 WHERE id = ?1") \
     X(SEND_RETRY, "UPDATE outbox_sends SET attempts = attempts + ?3,"          \
                   " next_at = MAX(next_at, ?4), last_error ="                  \
                   " COALESCE(?5, last_error) WHERE outbox_id = ?1"             \
@@ -2629,6 +2704,128 @@ static enum ferr_code sq_deploy_get(void *db, int64_t id, json_t **out,
     return rc;
 }
 
+static enum ferr_code sq_deploy_commit_at(void *db, int64_t id,
+                                          int64_t commit_at, struct ferr *err)
+{
+    struct q q;
+    enum ferr_code rc = q_begin(db, ST_DEPLOY_COMMIT_AT, &q, err);
+
+    if (!rc) {
+        q_i64(&q, id);
+        q_i64(&q, commit_at);
+        rc = q_exec(&q, "set deployment commit time", err);
+    }
+    q_end(&q);
+    return rc;
+}
+
+static enum ferr_code sq_report_add(void *db, int64_t run_id, int attempt,
+                                    const char *job_key, int step,
+                                    const char *kind, const char *summary,
+                                    struct ferr *err)
+{
+    struct q q;
+    enum ferr_code rc = q_begin(db, ST_REPORT_ADD, &q, err);
+
+    if (!rc) {
+        q_i64(&q, run_id);
+        q_i64(&q, attempt);
+        q_text(&q, job_key);
+        q_i64(&q, step);
+        q_text(&q, kind);
+        q_text(&q, summary);
+        q_i64(&q, now_ms());
+        rc = q_exec(&q, "insert report", err);
+    }
+    q_end(&q);
+    return rc;
+}
+
+static enum ferr_code sq_report_list(void *db, int64_t run_id, json_t **out,
+                                     struct ferr *err)
+{
+    struct q q;
+    enum ferr_code rc = q_begin(db, ST_REPORT_LIST, &q, err);
+
+    if (!rc) {
+        q_i64(&q, run_id);
+        rc = q_json(&q, false, out, "list reports", err);
+    }
+    q_end(&q);
+    return rc;
+}
+
+static enum ferr_code sq_report_trend(void *db, int64_t repo_id,
+                                      const char *ref, const char *kind,
+                                      size_t limit, json_t **out,
+                                      struct ferr *err)
+{
+    struct q q;
+    enum ferr_code rc = q_begin(db, ST_REPORT_TREND, &q, err);
+
+    if (!rc) {
+        q_i64(&q, repo_id);
+        q_text(&q, ref);
+        q_text(&q, kind);
+        q_i64(&q, sql_limit(limit));
+        rc = q_json(&q, false, out, "list report trend", err);
+    }
+    q_end(&q);
+    return rc;
+}
+
+/* One of the DORA queries, all bound alike: repo, environment, window. */
+static enum ferr_code dora_query(void *db, enum stmt_id id, int64_t repo_id,
+                                 const char *environment, int64_t since,
+                                 int64_t until, json_t **out, struct ferr *err)
+{
+    struct q q;
+    enum ferr_code rc = q_begin(db, id, &q, err);
+
+    if (!rc) {
+        q_i64(&q, repo_id);
+        q_text(&q, environment);
+        q_i64(&q, since);
+        q_i64(&q, until);
+        rc = q_json(&q, false, out, "read DORA inputs", err);
+    }
+    q_end(&q);
+    return rc;
+}
+
+static enum ferr_code sq_dora_input(void *db, int64_t repo_id,
+                                    const char *environment, int64_t since,
+                                    int64_t until, json_t **out,
+                                    struct ferr *err)
+{
+    static const struct {
+        const char *key;
+        enum stmt_id id;
+    } parts[] = {
+        {"deployments", ST_DORA_DEPLOYS},
+        {"incidents", ST_DORA_INCIDENTS},
+        {"runs", ST_DORA_RUNS},
+        {"reports", ST_DORA_REPORTS},
+    };
+    json_t *o = json_object();
+    enum ferr_code rc = FERR_OK;
+
+    *out = NULL;
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]) && !rc; i++) {
+        json_t *rows = NULL;
+
+        rc = dora_query(db, parts[i].id, repo_id, environment, since, until,
+                        &rows, err);
+        if (!rc)
+            json_object_set_new(o, parts[i].key, rows);
+    }
+    if (rc)
+        json_decref(o);
+    else
+        *out = o;
+    return rc;
+}
+
 static enum ferr_code sq_deploy_list(void *db, int64_t repo_id,
                                      const char *environment,
                                      const char *status, size_t limit,
@@ -3003,6 +3200,11 @@ const struct store_backend store_sqlite_backend = {
     .deploy_phase = sq_deploy_phase,
     .deploy_get = sq_deploy_get,
     .deploy_list = sq_deploy_list,
+    .deploy_commit_at = sq_deploy_commit_at,
+    .report_add = sq_report_add,
+    .report_list = sq_report_list,
+    .report_trend = sq_report_trend,
+    .dora_input = sq_dora_input,
     .approval_add = sq_approval_add,
     .incident_open = sq_incident_open,
     .incident_note = sq_incident_note,

@@ -160,6 +160,22 @@ struct store_backend {
                                   const char *environment, const char *status,
                                   size_t limit, json_t **out,
                                   struct ferr *err);
+    enum ferr_code (*deploy_commit_at)(void *db, int64_t id,
+                                       int64_t commit_at, struct ferr *err);
+    enum ferr_code (*report_add)(void *db, int64_t run_id, int attempt,
+                                 const char *job_key, int step,
+                                 const char *kind, const char *summary,
+                                 struct ferr *err);
+    enum ferr_code (*report_list)(void *db, int64_t run_id, json_t **out,
+                                  struct ferr *err);
+    enum ferr_code (*report_trend)(void *db, int64_t repo_id,
+                                   const char *ref, const char *kind,
+                                   size_t limit, json_t **out,
+                                   struct ferr *err);
+    enum ferr_code (*dora_input)(void *db, int64_t repo_id,
+                                 const char *environment, int64_t since,
+                                 int64_t until, json_t **out,
+                                 struct ferr *err);
     enum ferr_code (*approval_add)(void *db, int64_t deployment_id,
                                    int64_t token_id, const char *user,
                                    const char *decision, const char *comment,
@@ -202,6 +218,6 @@ struct store_backend {
 extern const struct store_backend store_sqlite_backend;
 
 /** The schema version this ferry's SQLite backend migrates to. */
-#define STORE_SQLITE_SCHEMA_VERSION 3
+#define STORE_SQLITE_SCHEMA_VERSION 4
 
 #endif

@@ -13,6 +13,8 @@
 #define LIM_JOBS 1000u                       /* jobs in a workflow */
 #define LIM_STEPS 1000u                      /* steps in a job */
 #define LIM_ENV_FILE_BYTES (16u * 1024u * 1024u) /* GITHUB_ENV etc. */
+#define LIM_REPORT_FILE_BYTES (256u * 1024u) /* a step's FERRY_REPORT */
+#define LIM_REPORTS_PER_STEP 32u /* summaries one step may record */
 #define LIM_LOG_LINE 65536u                  /* longer lines are split */
 #define LIM_SECRET_BYTES (64u * 1024u)       /* one secret value */
 #define LIM_SECRETS 1024u                    /* masked values per run */

@@ -1666,6 +1666,119 @@ static void test_store_deployment_lifecycle(void **state)
     json_decref(ph);
 }
 
+/* ---------- watching: reports and DORA inputs ---------- */
+
+static void test_store_reports_and_trend(void **state)
+{
+    struct fx *f = *state;
+    int64_t repo = add_repo(f->s, "app");
+    int64_t r1 = add_run(f->s, repo, "ci.yml", "push", "refs/heads/main",
+                         NULL);
+    int64_t r2 = add_run(f->s, repo, "ci.yml", "push", "refs/heads/dev",
+                         NULL);
+    json_t *cov = json_pack("{s:s, s:f}", "kind", "coverage", "line_rate",
+                            0.75);
+    json_t *bad = json_pack("{s:i}", "tests", 3);
+    json_t *list = NULL;
+    json_t *row;
+
+    assert_int_equal(store_report_add(f->s, r1, 1, "0-ci-test", 2, cov,
+                                      fresh()),
+                     FERR_OK);
+    assert_int_equal(store_report_add(f->s, r2, 1, "0-ci-test", 2, cov,
+                                      fresh()),
+                     FERR_OK);
+    assert_int_equal(store_report_add(f->s, r1, 1, "x", 0, bad, fresh()),
+                     FERR_INVALID);
+    assert_int_equal(store_report_list(f->s, r1, &list, fresh()), FERR_OK);
+    assert_int_equal(json_array_size(list), 1);
+    row = json_array_get(list, 0);
+    assert_string_equal(json_string_value(json_object_get(row, "kind")),
+                        "coverage");
+    assert_string_equal(json_string_value(json_object_get(row, "job")),
+                        "0-ci-test");
+    assert_true(json_number_value(json_object_get(
+                    json_object_get(row, "summary"), "line_rate")) == 0.75);
+    json_decref(list);
+    /* the trend of one branch leaves the other out */
+    assert_int_equal(store_report_trend(f->s, repo, "refs/heads/main",
+                                        "coverage", 10, &list, fresh()),
+                     FERR_OK);
+    assert_int_equal(json_array_size(list), 1);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_array_get(list, 0), "run_id")),
+                     r1);
+    json_decref(list);
+    assert_int_equal(store_report_trend(f->s, repo, NULL, "coverage", 10,
+                                        &list, fresh()),
+                     FERR_OK);
+    assert_int_equal(json_array_size(list), 2);
+    json_decref(list);
+    json_decref(cov);
+    json_decref(bad);
+}
+
+static void test_store_dora_input(void **state)
+{
+    struct fx *f = *state;
+    int64_t repo = add_repo(f->s, "app");
+    json_t *rules = json_pack("{s:b}", "production", 1);
+    json_t *in;
+    json_t *out = NULL;
+    json_t *deps;
+    int64_t env = 0;
+    int64_t prod = 0;
+    int64_t live = 0;
+    int64_t stage = 0;
+    int64_t inc = 0;
+
+    assert_int_equal(store_env_put(f->s, repo, "live", rules, &env, fresh()),
+                     FERR_OK);
+    in = json_pack("{s:I, s:s, s:s}", "repo_id", (json_int_t)repo,
+                   "environment", "production", "status", "success");
+    assert_int_equal(store_deploy_create(f->s, in, &prod, fresh()), FERR_OK);
+    json_object_set_new(in, "environment", json_string("live"));
+    assert_int_equal(store_deploy_create(f->s, in, &live, fresh()), FERR_OK);
+    json_object_set_new(in, "environment", json_string("staging"));
+    assert_int_equal(store_deploy_create(f->s, in, &stage, fresh()), FERR_OK);
+    assert_int_equal(store_deploy_commit_at(f->s, prod, 1234, fresh()),
+                     FERR_OK);
+    assert_int_equal(store_incident_open(f->s, repo, "production", prod,
+                                         "bad", &inc, fresh()),
+                     FERR_OK);
+    (void)add_run(f->s, repo, "ci.yml", "push", "refs/heads/main", NULL);
+    /* production and every environment with the production rule */
+    assert_int_equal(store_dora_input(f->s, 0, NULL, 0, INT64_MAX, &out,
+                                      fresh()),
+                     FERR_OK);
+    deps = json_object_get(out, "deployments");
+    assert_int_equal(json_array_size(deps), 2);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_array_get(deps, 0), "commit_at")),
+                     1234);
+    assert_true(json_is_true(
+        json_object_get(json_array_get(deps, 0), "incident")));
+    assert_true(json_is_false(
+        json_object_get(json_array_get(deps, 1), "incident")));
+    assert_int_equal(json_array_size(json_object_get(out, "incidents")), 1);
+    assert_int_equal(json_array_size(json_object_get(out, "runs")), 1);
+    json_decref(out);
+    /* one named environment; an empty window */
+    assert_int_equal(store_dora_input(f->s, repo, "staging", 0, INT64_MAX,
+                                      &out, fresh()),
+                     FERR_OK);
+    assert_int_equal(json_array_size(json_object_get(out, "deployments")), 1);
+    assert_int_equal(json_array_size(json_object_get(out, "incidents")), 0);
+    json_decref(out);
+    assert_int_equal(store_dora_input(f->s, repo, NULL, 0, 1, &out, fresh()),
+                     FERR_OK);
+    assert_int_equal(json_array_size(json_object_get(out, "deployments")), 0);
+    assert_int_equal(json_array_size(json_object_get(out, "runs")), 0);
+    json_decref(out);
+    json_decref(in);
+    json_decref(rules);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -1708,6 +1821,8 @@ int main(void)
         cmocka_unit_test(test_store_release_null_safe),
         T(test_store_throughput),
         T(test_store_kill_safety),
+        T(test_store_reports_and_trend),
+        T(test_store_dora_input),
     };
 #undef T
 

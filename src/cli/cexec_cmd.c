@@ -1,0 +1,12 @@
+/* cexec_cmd: placeholder until the module lands. */
+#include <stdio.h>
+
+#include "cli/cli.h"
+
+int cli_cexec(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "ferry: cli_cexec is not built yet\n");
+    return 2;
+}

@@ -1,0 +1,12 @@
+/* image_cmd: placeholder until the module lands. */
+#include <stdio.h>
+
+#include "cli/cli.h"
+
+int cli_image(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "ferry: cli_image is not built yet\n");
+    return 2;
+}
