@@ -98,6 +98,11 @@ void notifier_start(struct server *s);
 /** Tell the notifier that the outbox has something new (no-op when none
  *  runs; never blocks). */
 void notifier_poke(struct server *s);
+
+/** Queue the alerts finished run @r raises (runalert.c): a failure on a
+ *  protected branch or of a scheduled run (error), and the resolve when
+ *  the next run of the same workflow and ref succeeds (info). */
+void runalert_run_done(struct server *s, const struct store_run *r);
 /** The SIGCHLD handler reports @pid: true when it was the notifier (it
  *  is started again after a pause unless the server stops). */
 bool notifier_reaped(struct server *s, pid_t pid, int status);
