@@ -15,8 +15,10 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 W=$(mktemp -d /tmp/ferry-demo.XXXXXX)
 SERVE_PID=
 LOAD_PID=
+SINK_PIDS=
 cleanup() {
     [ -n "$LOAD_PID" ] && kill "$LOAD_PID" 2>/dev/null
+    for p in $SINK_PIDS; do kill "$p" 2>/dev/null; done
     for e in staging production; do
         FERRY_DEPLOY_HOME="$W/home/deploy" "$FERRY" __deploy --stop "$e" >/dev/null 2>&1
     done
@@ -42,6 +44,36 @@ echo "  $(git log --oneline | head -1), pushed to a bare repository"
 stage "ferry lint"
 "$FERRY" lint
 echo "  workflows are valid"
+
+stage "alert receivers: an SMTP sink and a webhook receiver on 127.0.0.1"
+PY=/usr/bin/python3
+SMTP_PORT=$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+$PY -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" -c aiosmtpd.handlers.Mailbox \
+    "$W/maildir" 2>"$W/smtp.log" &
+SINK_PIDS="$!"
+$PY "$ROOT/scripts/webhook-sink.py" "$W/hook.port" "$W/hook.jsonl" \
+    2>"$W/hook.log" &
+SINK_PIDS="$SINK_PIDS $!"
+for _ in $(seq 1 100); do [ -s "$W/hook.port" ] && break; sleep 0.05; done
+mkdir -p "$W/home"
+cat >"$W/home/notify.json" <<JSON
+{
+  "channels": {
+    "chat": {"type": "webhook", "url": "http://127.0.0.1:$(cat "$W/hook.port")/ferry"},
+    "oncall-mail": {"type": "smtp", "url": "smtp://127.0.0.1:$SMTP_PORT",
+                    "from": "ferry@localhost", "to": ["oncall@localhost"]}
+  },
+  "routes": {
+    "info": ["chat"],
+    "warning": ["chat"],
+    "error": ["chat", "oncall-mail"],
+    "critical": ["chat", "oncall-mail"]
+  }
+}
+JSON
+chmod 600 "$W/home/notify.json"
+echo "  mail to smtp://127.0.0.1:$SMTP_PORT (maildir), webhooks to 127.0.0.1:$(cat "$W/hook.port")"
+echo "  routes: info/warning -> webhook; error/critical -> webhook + e-mail"
 
 stage "ferry serve: the control plane in a temp home (SQLite, host executor)"
 "$FERRY" serve --home "$W/home" --listen 127.0.0.1:0 --init \
@@ -216,6 +248,25 @@ curl -s "http://$PROD/favorites" | grep -q '"count": 12' ||
     { echo "  the backup was not restored"; exit 1; }
 "$FERRY" incidents --json | grep -q '"status": *"resolved"' ||
     { echo "  no resolved incident"; exit 1; }
+# the alerts reached their receivers (delivery is asynchronous: wait)
+for _ in $(seq 1 100); do
+    grep -il 'ferry critical' "$W"/maildir/new/* >/dev/null 2>&1 &&
+        grep -q '"incident.resolved"' "$W/hook.jsonl" 2>/dev/null && break
+    sleep 0.1
+done
+echo "  alerts received by the webhook:"
+/usr/bin/python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    a = json.loads(line)
+    print("    %-8s %-22s %s" % (a.get("level"), a.get("kind"), a.get("summary")))
+' "$W/hook.jsonl" | tail -8
+echo "  e-mails in the SMTP sink:"
+grep -h '^Subject:' "$W"/maildir/new/* 2>/dev/null | sed 's/^/    /' | tail -4
+grep -q '"rollback.started"' "$W/hook.jsonl" ||
+    { echo "  the webhook got no rollback alert"; exit 1; }
+grep -il 'Subject: \[ferry critical\]' "$W"/maildir/new/* >/dev/null 2>&1 ||
+    { echo "  no critical alert e-mail"; exit 1; }
 
 stage "the nightly end-to-end data pipeline (scheduled 0 2 * * *), dispatched once"
 curl -s -H "Authorization: Bearer $FERRY_TOKEN" "$FERRY_SERVER/api/v1/schedules" |
