@@ -13,7 +13,8 @@ PREFIX   ?= /usr/local
 CC       ?= cc
 FUZZ_CC  ?= clang
 FUZZ_TIME ?= 20
-PKGS     := yaml-0.1 jansson libgit2 openssl sqlite3 libmicrohttpd expat
+PKGS     := yaml-0.1 jansson libgit2 openssl sqlite3 libmicrohttpd expat \
+            libarchive
 # libcurl is loaded with dlopen by the client verbs only: headers, no -l
 CURL_CFLAGS := $(shell pkg-config --cflags libcurl)
 # set before CFLAGS_ALL: := expands at once

@@ -5,7 +5,7 @@ set -euo pipefail
 
 build_pkgs="gcc make pkg-config libyaml-dev libjansson-dev libgit2-dev
     libssl-dev libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev
-    libcmocka-dev clang libclang-rt-14-dev libexpat1-dev"
+    libcmocka-dev clang libclang-rt-14-dev libexpat1-dev libarchive-dev"
 # libcurl4 is what the client verbs dlopen at run time
 # haproxy, prometheus, postgresql, an SMTP sink (aiosmtpd) and alertmanager
 # are real servers the deploy and notify tests drive (the
