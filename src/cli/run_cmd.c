@@ -145,7 +145,7 @@ static void emit(void *ud, const struct event *ev)
 
     if (p->json) {
         json_t *o = event_to_json(ev);
-        char *s = json_dumps(o, JSON_COMPACT);
+        char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10));
 
         if (s)
             printf("%s\n", s);

@@ -24,7 +24,7 @@
 static void emit(void *ud, const struct event *ev)
 {
     json_t *o = event_to_json(ev);
-    char *s = json_dumps(o, JSON_COMPACT);
+    char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10));
 
     (void)ud;
     if (s) {

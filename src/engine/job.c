@@ -22,6 +22,7 @@
 #include "exec/shell.h"
 #include "exec/workspace.h"
 #include "pipeline/expr.h"
+#include "report/report.h"
 #include "util/buf.h"
 #include "util/json.h"
 #include "util/limits.h"
@@ -95,6 +96,8 @@ struct job {
     bool cancelled;
     bool timed_out;
     bool finished;
+    bool reported;           /* a step recorded a report (FERRY_REPORT)
+                                or ran ferry/report */
     int next_step; /* top-level step counter */
     enum result result;
     enum result outcome;
@@ -574,11 +577,38 @@ static enum ferr_code read_reports(struct job *j, const struct step_exec *st,
         ev.report = o;
         event_emit(j->host->sink, &ev);
         json_decref(o);
+        j->reported = true;
     }
 done:
     free(data);
     free(p);
     return rc;
+}
+
+/* A job whose steps recorded no report: the reports at the conventional
+ * paths of its workspace (junit.xml, coverage.xml, lcov.info, ...), if
+ * any, as if a step had recorded them.  Files that do not parse are named
+ * in the log, and never fail the job. */
+static void scan_reports(struct job *j)
+{
+    json_t *found = NULL;
+    json_t *v;
+    size_t i;
+    struct ferr err;
+    struct event ev;
+
+    ferr_clear(&err);
+    if (!j->workspace || report_scan(j->workspace, &found, &err))
+        return;
+    json_array_foreach (json_object_get(found, "warnings"), i, v)
+        output_say(&j->out, -1, "warning: report skipped: %s",
+                   json_string_value(v));
+    json_array_foreach (json_object_get(found, "reports"), i, v) {
+        base_event(j, &ev, EV_REPORT);
+        ev.report = v;
+        event_emit(j->host->sink, &ev);
+    }
+    json_decref(found);
 }
 
 /* Read back what a step wrote.  Errors fail the step. */
@@ -1009,6 +1039,9 @@ static enum ferr_code use_ferry(struct job *j, struct frame *f, json_t *with,
     self[n] = '\0';
     argv[0] = self;
     argv[1] = (char *)action_ferry_verb(f->cur.s->uses);
+    /* a job that reads its reports itself is not scanned at its end */
+    if (strcmp(argv[1], "__report") == 0)
+        j->reported = true;
     argv[2] = NULL;
     rc = spawn_step(j, f, argv, j->workspace, extra, err);
     if (!rc)
@@ -1535,6 +1568,8 @@ static void finish_job(struct job *j)
         coe)
         j->result = RES_SUCCESS;
     json_decref(ctx);
+    if (!j->reported && !j->host->dry_run)
+        scan_reports(j);
     base_event(j, &ev, EV_JOB_FINISHED);
     ev.outcome = j->outcome;
     ev.result = j->result;

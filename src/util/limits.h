@@ -62,4 +62,22 @@
 #define LIM_NOTIFY_RECIPIENTS 100u           /* e-mail recipients of one channel */
 #define LIM_NOTIFY_MSG (1024u * 1024u)       /* one rendered alert message */
 
+#define LIM_REPORT_BYTES (64u * 1024u * 1024u) /* one report file */
+#define LIM_REPORT_FILES 64u                 /* report files one input reads */
+#define LIM_REPORT_COUNT 1000000000000ull    /* a count in a report */
+#define LIM_REPORT_FINDINGS 100000u          /* findings kept (all counted) */
+#define LIM_REPORT_WALK 100000u              /* entries one '**' glob visits */
+#define LIM_XML_DEPTH 256u                   /* nesting in a report's XML */
+#define LIM_LCOV_RECORD_LINES (4u * 1024u * 1024u) /* DA lines of one lcov SF */
+
+#define LIM_WEB_PAGE (32u * 1024u * 1024u)  /* one dashboard page's HTML */
+#define LIM_DAG_NODES 2000u                  /* nodes of a drawn job graph */
+#define LIM_DAG_EDGES 20000u                 /* edges of a drawn job graph */
+
+#define LIM_CEXEC_INPUT (16u * 1024u * 1024u) /* a __cexec plan or step env */
+#define LIM_SERVICES 32u                     /* services of one job */
+#define LIM_CONTAINER_WORDS 256u             /* words of a container's options */
+
+#define LIM_BUILD_CONTEXT (2ull * 1024 * 1024 * 1024) /* a build context tar */
+
 #endif
