@@ -9,15 +9,26 @@
 #     and GET /metrics under wrk (bench/metrics_bench.sh);
 #  5. deploy: `ferry proxy` vs HAProxy under wrk (bench/proxy_bench.sh),
 #     and the time a bad canary takes to leave traffic
-#     (bench/rollback_bench.sh).
+#     (bench/rollback_bench.sh);
+#  6. dora: the DORA figures over 10k deployments, 2k incidents and 10k
+#     runs in SQLite vs a 200-row deployment list (bench/dora_bench.c).
 # Usage: FERRY=build/ferry BENCH_BIN=build/bench bench/run.sh
 #        FERRY=build/ferry bench/run.sh serve     (only section 4)
 #        FERRY=build/ferry bench/run.sh deploy    (only section 5)
+#        FERRY=build/ferry bench/run.sh web       (the dashboard's pages:
+#                                                   bench/web_bench.sh)
+#        BENCH_BIN=build/bench bench/run.sh dora  (only section 6)
 set -eu
+if [ "${1:-}" = dora ]; then
+    exec "${BENCH_BIN:?set BENCH_BIN}/dora_bench"
+fi
 FERRY=${FERRY:?set FERRY}
 if [ "${1:-}" = serve ]; then
     "$(dirname "$0")/serve_bench.sh"
     exec "$(dirname "$0")/metrics_bench.sh"
+fi
+if [ "${1:-}" = web ]; then
+    exec "$(dirname "$0")/web_bench.sh"
 fi
 if [ "${1:-}" = deploy ]; then
     "$(dirname "$0")/proxy_bench.sh"
@@ -91,3 +102,7 @@ echo "== 4. serve"
 echo "== 5. deploy: ferry proxy vs HAProxy, rollback time"
 "$(dirname "$0")/proxy_bench.sh"
 "$(dirname "$0")/rollback_bench.sh" 5
+
+echo
+echo "== 6. dora: the figures vs a deployment list"
+"$BENCH_BIN/dora_bench"

@@ -186,6 +186,19 @@ void cli_help(const char *verb)
         printf("usage: ferry incidents [--repo R] | INCIDENT\n"
                "List incidents (opened by rollbacks), or show one's "
                "timeline.\n");
+    if (!verb || strcmp(verb, "dora") == 0)
+        printf("usage: ferry dora [--repo R] [--env E] [--window 30d] "
+               "[--json]\n"
+               "The DORA figures (deployment frequency, lead time, change "
+               "failure rate,\n"
+               "time to restore) and the build figures over the window, "
+               "each beside\n"
+               "its target.\n"
+               "  --repo R          only this repository (default: all)\n"
+               "  --env E           only this environment (default: the "
+               "production ones)\n"
+               "  -w, --window W    a count and m, h, d or w, at most 366 "
+               "days (default 30d)\n");
     if (!verb || strcmp(verb, "hook-notify") == 0)
         printf("usage: ferry hook-notify --server URL --repo NAME "
                "--key-file F\n"

@@ -20,6 +20,7 @@
 
 #include "deploy/envt.h"
 #include "exec/proc.h"
+#include "git/history.h"
 #include "git/tag.h"
 #include "server/server.h"
 #include "util/crypto.h"
@@ -265,6 +266,47 @@ static void finish(struct server *s, struct wait *wt, const char *status,
     pump(s);
 }
 
+/* DORA's lead time starts at the oldest commit a successful deployment
+ * shipped over the environment's previous one: read from the mirror,
+ * which has every commit, else from a repository given by local path.
+ * Not finding it only leaves this deployment out of the lead time. */
+static void record_commit_at(struct server *s, const struct wait *wt)
+{
+    json_t *list = NULL;
+    const char *prev = NULL;
+    char *mirror = queue_mirror_path(s, wt->repo_id);
+    struct store_repo repo;
+    struct ferr err;
+    int64_t at = 0;
+    size_t i;
+    json_t *d;
+
+    ferr_clear(&err);
+    memset(&repo, 0, sizeof(repo));
+    if (!store_deploy_list(s->store, wt->repo_id, wt->env, "success", 2,
+                           &list, &err))
+        json_array_foreach (list, i, d)
+            if (!prev && json_integer_value(json_object_get(d, "id")) !=
+                             wt->deploy_id)
+                prev = json_string_value(json_object_get(d, "sha"));
+    ferr_clear(&err);
+    if (history_oldest_ms(mirror, wt->sha, prev, &at, &err) &&
+        !store_repo_get_id(s->store, wt->repo_id, &repo, &err) &&
+        repo.url[0] == '/') {
+        ferr_clear(&err);
+        if (history_oldest_ms(repo.url, wt->sha, prev, &at, &err))
+            at = 0;
+    }
+    if (at > 0 && !store_deploy_commit_at(s->store, wt->deploy_id, at, &err))
+        ferr_clear(&err);
+    if (err.code)
+        log_warn("no lead time deployment=%" PRId64 " err='%s'",
+                 wt->deploy_id, err.msg);
+    store_repo_release(&repo);
+    json_decref(list);
+    free(mirror);
+}
+
 /* finish without starting what waits: the caller pumps afterwards */
 static void finish_quiet(struct server *s, struct wait *wt,
                          const char *status, const char *reason)
@@ -276,6 +318,8 @@ static void finish_quiet(struct server *s, struct wait *wt,
     if (reason)
         json_object_set_new(set, "reason", json_string(reason));
     deploy_set(s, wt->deploy_id, set);
+    if (!wt->rollback && wt->sha && strcmp(status, "success") == 0)
+        record_commit_at(s, wt);
     if (wt->state == W_HOLDS) {
         if (strcmp(status, "success") == 0)
             alert(s, "info", "deployment.succeeded", wt,

@@ -1,13 +1,18 @@
 /* telemetry: what ferry serve counts for GET /metrics — the registry
  * (src/metrics/prom.c) filled at the events that change it (a run or a
  * job ends, a deployment ends, a rollback starts, a webhook is answered)
- * and gauges read when scraped.  Counters start from zero with the
- * process, as Prometheus expects of counters; the store keeps history. */
+ * and gauges read when scraped, the DORA figures among them (computed
+ * from the store at most every DORA_CACHE_MS).  Counters start from zero
+ * with the process, as Prometheus expects of counters; the store keeps
+ * history. */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "metrics/dora.h"
 #include "metrics/prom.h"
 #include "server/server.h"
 #include "util/log.h"
@@ -15,11 +20,47 @@
 #include "util/xalloc.h"
 
 #define BODY_MAX (16u * 1024u * 1024u) /* one exposition */
+#define DORA_WINDOW_MS (30LL * 86400000LL) /* the gauges' window */
+#define DORA_CACHE_MS 10000 /* a scrape storm computes once per this */
 
 struct telemetry {
     struct prom *reg;
     struct prom_metric *runs, *jobs, *run_secs, *wait_secs, *job_secs;
     struct prom_metric *deploys, *rollbacks, *hooks, *build;
+    json_t *dora;      /* the last figures (dora_compute), NULL: none */
+    int64_t dora_at;   /* monotonic ms they were computed at, 0: never */
+};
+
+/* The DORA gauges: written after the registry's metrics, each sample
+ * only when its figure is known (a null figure has no sample). */
+static const struct {
+    const char *name;
+    const char *help;
+    const char *figure, *field; /* where dora_compute puts it */
+} dora_gauges[] = {
+    {"ferry_dora_deployment_frequency_per_day",
+     "Production deployments per day over the last 30 days (DORA).",
+     "deployment_frequency", "per_day"},
+    {"ferry_dora_lead_time_seconds",
+     "Median time from commit to running in production of the changes "
+     "deployed in the last 30 days (DORA lead time for changes).",
+     "lead_time", "median_s"},
+    {"ferry_dora_change_failure_ratio",
+     "Share of the production deployments of the last 30 days that failed "
+     "or caused an incident or a rollback (DORA).",
+     "change_failure_rate", "rate"},
+    {"ferry_dora_time_to_restore_seconds",
+     "Median time from opening to resolution of the production incidents "
+     "opened in the last 30 days (DORA).",
+     "time_to_restore", "median_s"},
+    {"ferry_build_success_ratio",
+     "Share of the runs of the last 30 days that succeeded, of those that "
+     "succeeded or failed.",
+     "builds", "success_rate"},
+    {"ferry_coverage_ratio",
+     "Line coverage (0..1) of the newest coverage report of the last 30 "
+     "days.",
+     "coverage", "latest"},
 };
 
 static double runs_queued(void *ctx)
@@ -148,6 +189,7 @@ void telemetry_stop(struct server *s)
 {
     if (!s->telemetry)
         return;
+    json_decref(s->telemetry->dora);
     prom_free(s->telemetry->reg);
     free(s->telemetry);
     s->telemetry = NULL;
@@ -220,11 +262,92 @@ void telemetry_webhook(struct server *s, const char *source, int status)
         (void)prom_inc(s->telemetry->hooks, l, 1);
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The figures of every repository's production over the last 30 days,
+ * at most DORA_CACHE_MS old; NULL when the store cannot say (logged, and
+ * not asked again before DORA_CACHE_MS either). */
+static const json_t *dora_figures(struct server *s)
+{
+    struct telemetry *t = s->telemetry;
+    int64_t mono = mono_ms();
+    int64_t now = server_now_ms(s);
+    json_t *in = NULL;
+    struct ferr err;
+
+    if (t->dora_at && mono - t->dora_at < DORA_CACHE_MS)
+        return t->dora;
+    t->dora_at = mono ? mono : 1;
+    json_decref(t->dora);
+    t->dora = NULL;
+    ferr_clear(&err);
+    if (store_dora_input(s->store, 0, NULL, now - DORA_WINDOW_MS, now, &in,
+                         &err)) {
+        log_warn("dora gauges not computed err='%s'", err.msg);
+        return NULL;
+    }
+    t->dora = dora_compute(in, now - DORA_WINDOW_MS, now);
+    json_decref(in);
+    return t->dora;
+}
+
+/* @v as prom.c writes values: the shortest of %.15g and %.17g that
+ * reads back as @v. */
+static const char *fmt_value(char out[40], double v)
+{
+    snprintf(out, 40, "%.15g", v);
+    if (strtod(out, NULL) != v)
+        snprintf(out, 40, "%.17g", v);
+    return out;
+}
+
+static enum ferr_code write_dora(struct server *s, struct buf *out)
+{
+    const json_t *fig = dora_figures(s);
+    enum ferr_code rc = FERR_OK;
+    char num[40];
+
+    for (size_t i = 0;
+         i < sizeof(dora_gauges) / sizeof(dora_gauges[0]) && !rc; i++) {
+        json_t *v = json_object_get(
+            json_object_get(fig, dora_gauges[i].figure), dora_gauges[i].field);
+
+        rc = buf_addf(out, "# HELP %s %s\n# TYPE %s gauge\n",
+                      dora_gauges[i].name, dora_gauges[i].help,
+                      dora_gauges[i].name);
+        if (!rc && json_is_number(v) && isfinite(json_number_value(v)))
+            rc = buf_addf(out, "%s %s\n", dora_gauges[i].name,
+                          fmt_value(num, json_number_value(v)));
+    }
+    return rc;
+}
+
 enum ferr_code telemetry_write(struct server *s, struct buf *out,
                                struct ferr *err)
 {
+    size_t start;
+    enum ferr_code rc;
+
     buf_init(out, BODY_MAX);
     if (!s->telemetry)
         return FERR_OK;
-    return prom_write(s->telemetry->reg, out, err);
+    rc = prom_write(s->telemetry->reg, out, err);
+    if (rc)
+        return rc;
+    start = out->len;
+    if (write_dora(s, out)) {
+        out->len = start; /* the registry's part is whole on its own */
+        if (out->p)
+            out->p[start] = '\0';
+        return ferr_set(err, FERR_LIMIT, NULL,
+                        "metrics exposition is larger than %zu bytes",
+                        out->max);
+    }
+    return FERR_OK;
 }

@@ -243,6 +243,7 @@ static const char *const migrations[] = {
     "ALTER TABLE deployments ADD COLUMN commit_at INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX deployments_by_time ON deployments (created_at);"
     "CREATE INDEX incidents_by_time ON incidents (opened_at);"
+    "CREATE INDEX incidents_by_deployment ON incidents (deployment_id);"
     "CREATE INDEX runs_by_time ON runs (created_at);",
 };
 
