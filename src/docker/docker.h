@@ -271,4 +271,8 @@ enum ferr_code docker_demux_feed(struct docker_demux *m, const void *data,
                                             const char *p, size_t n),
                                  void *ud) FERR_MUST_CHECK;
 
+/** True when @m stopped inside a frame (a header or payload is
+ *  incomplete): at the end of a stream, it was cut short. */
+bool docker_demux_partial(const struct docker_demux *m);
+
 #endif
