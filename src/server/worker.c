@@ -37,6 +37,7 @@ struct jobrow {
     char *name;    /* its display name */
     int64_t id;    /* store id, 0 when the store refused it */
     bool finished; /* its slot was given back */
+    char *group;   /* its open ::group:: title, or NULL */
 };
 
 struct worker {
@@ -451,6 +452,33 @@ static void log_line(struct worker *w, int64_t job, int64_t ms,
     w->lines++;
 }
 
+/* A job's output line, to the log and its followers.  ::group:: stays in
+ * the log as marker lines (the dashboard folds them): a group's title
+ * line goes in as "::group::TITLE", and "::endgroup::" comes before the
+ * first line outside it. */
+static void job_line(struct worker *w, struct jobrow *row, int64_t id,
+                     int64_t ms, const char *group, const char *text,
+                     size_t len)
+{
+    if (row && row->group && (!group || strcmp(group, row->group) != 0)) {
+        log_line(w, id, ms, "::endgroup::", 12);
+        subs_line(w, id, ms, "::endgroup::", 12);
+        free(row->group);
+        row->group = NULL;
+    }
+    if (row && group && !row->group) {
+        char *t = xasprintf("::group::%.*s", (int)len, text);
+
+        row->group = xstrdup(group);
+        log_line(w, id, ms, t, strlen(t));
+        subs_line(w, id, ms, t, strlen(t));
+        free(t);
+        return;
+    }
+    log_line(w, id, ms, text, len);
+    subs_line(w, id, ms, text, len);
+}
+
 void worker_say(struct worker *w, const char *text)
 {
     struct timespec ts;
@@ -519,6 +547,7 @@ static void on_event(struct worker *w, json_t *ev)
         w->jobs[w->njobs].name = xstrdup(name);
         w->jobs[w->njobs].id = id;
         w->jobs[w->njobs].finished = false;
+        w->jobs[w->njobs].group = NULL;
         w->njobs++;
         if (!rc)
             subs_job(s, w->run_id, id, name, "running", NULL);
@@ -566,8 +595,9 @@ static void on_event(struct worker *w, json_t *ev)
         json_t *line = json_object_get(ev, "line");
         int64_t id = row ? row->id : 0;
 
-        log_line(w, id, ms, json_string_value(line), json_string_length(line));
-        subs_line(w, id, ms, json_string_value(line), json_string_length(line));
+        job_line(w, row, id, ms,
+                 json_string_value(json_object_get(ev, "group")),
+                 json_string_value(line), json_string_length(line));
     } else if (strcmp(type, "annotation") == 0) {
         const char *file = json_string_value(json_object_get(ev, "file"));
         char *text;
@@ -649,6 +679,7 @@ static void worker_free(struct worker *w)
     for (size_t i = 0; i < w->njobs; i++) {
         free(w->jobs[i].key);
         free(w->jobs[i].name);
+        free(w->jobs[i].group);
     }
     free(w->jobs);
     buf_release(&w->in);
