@@ -7,7 +7,10 @@
 # through the API), backs up the database, goes blue-green to production
 # and tags v1.0.0; then a bad release (errors on 20 % of requests and a
 # destructive migration) is caught by the analysis and rolled back with the
-# backup restored; the nightly data-pipeline check runs once.
+# backup restored, with its alerts delivered to a local SMTP sink and a
+# webhook receiver; the nightly data-pipeline check runs once; then the
+# DORA figures, and the dashboard's URL (kept up until Enter when the
+# demo runs in a terminal).
 # Usage: demo.sh FERRY
 set -eu
 FERRY=$(cd "$(dirname "${1:?usage: demo.sh path/to/ferry}")" && pwd)/$(basename "$1")
@@ -282,6 +285,25 @@ stage "ferry status · ferry deployments · ferry env show production"
 "$FERRY" status | sed 's/^/  /'
 "$FERRY" deployments | sed 's/^/  /'
 "$FERRY" env show production | sed 's/^/  /'
+
+stage "ferry dora: the DORA figures of production"
+"$FERRY" dora --repo breweries | sed 's/^/  /'
+"$FERRY" dora --repo breweries --json | grep -q '"deployment_frequency"' ||
+    { echo "  no DORA figures"; exit 1; }
+
+stage "the dashboard"
+VIEW_TOKEN=$("$FERRY" token create --role approver --name demo-dashboard 2>/dev/null |
+    grep -oE '[0-9a-f]{64}' | head -1)
+code=$(curl -s -o /dev/null -w '%{http_code}' \
+    -H "Authorization: Bearer $VIEW_TOKEN" "$FERRY_SERVER/dora")
+[ "$code" = 200 ] || { echo "  the dashboard answered $code"; exit 1; }
+echo "  $FERRY_SERVER/  (sign in with: $VIEW_TOKEN)"
+echo "  runs, job graphs, live logs, approvals, environments, deployments,"
+echo "  incidents, DORA charts at $FERRY_SERVER/dora, coverage at $FERRY_SERVER/trends"
+if [ -t 0 ] && [ -t 1 ]; then
+    printf '  the dashboard stays up until you press Enter: '
+    read -r _ || true
+fi
 
 stage "done"
 echo "  CI on every push, staging deployed itself, production was approved,"
