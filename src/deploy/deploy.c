@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "deploy/ctarget.h" /* container target hooks */
 #include "deploy/deploy.h"
 #include "deploy/envstate.h"
 #include "deploy/rollback.h"
@@ -29,6 +30,8 @@ struct deploy_spec {
     char *environment;
     char *version;
     bool script;             /* target: script */
+    bool container;          /* target: container (ctarget.h) */
+    unsigned container_port; /* container: where the image listens */
     char *workspace;         /* 'path' and hooks are relative to it */
     unsigned instances;
     json_t *env;             /* {NAME: value} from input 'env' */
@@ -54,6 +57,7 @@ static const char *const known_inputs[] = {
     "analysis-interval", "analysis-count", "analysis-failure-limit",
     "analysis-min-requests", "backup", "restore", "post-deploy", "deploy",
     "verify", "rollback", "release", "grace", "timeout", "url",
+    "image", "container-port", /* container target hook */
 };
 
 static const char *const health_inputs[] = {
@@ -68,6 +72,10 @@ static const char *const process_only[] = {
     "keep-previous", "proxy", "grace",
 };
 static const char *const script_only[] = { "deploy", "verify", "rollback" };
+/* container target hook: its own inputs, and the process inputs it
+ * does not take */
+static const char *const container_only[] = { "image", "container-port" };
+static const char *const not_container[] = { "command", "path" };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -293,11 +301,51 @@ static enum ferr_code copy_inputs(json_t *inputs, json_t **out,
     return FERR_OK;
 }
 
+/* container target hook: the container target's inputs */
+static enum ferr_code check_container_inputs(struct deploy_spec *s,
+                                             struct ferr *err)
+{
+    enum ferr_code rc;
+
+    if (!s->container) {
+        for (size_t i = 0; i < NELEM(container_only); i++)
+            if (in(s, container_only[i]))
+                return ferr_set(err, FERR_INVALID, NULL,
+                                "input '%s' applies to target 'container' "
+                                "only",
+                                container_only[i]);
+        return FERR_OK;
+    }
+    for (size_t i = 0; i < NELEM(script_only); i++)
+        if (in(s, script_only[i]))
+            return ferr_set(err, FERR_INVALID, NULL,
+                            "input '%s' applies to target 'script' only",
+                            script_only[i]);
+    for (size_t i = 0; i < NELEM(not_container); i++)
+        if (in(s, not_container[i]))
+            return ferr_set(err, FERR_INVALID, NULL,
+                            "input '%s' applies to target 'process' only "
+                            "(a container runs its image's command)",
+                            not_container[i]);
+    if (!in(s, "image"))
+        return ferr_set(err, FERR_INVALID, NULL,
+                        "input 'image' is required by target 'container' "
+                        "(e.g. 127.0.0.1:5000/team/app@sha256:…)");
+    rc = ctarget_check_image(in(s, "image"), err);
+    if (!rc)
+        rc = count_in(s, "container-port", CTARGET_DEFAULT_PORT, 1, 65535,
+                      &s->container_port, err);
+    return rc;
+}
+
 static enum ferr_code check_target_inputs(const struct deploy_spec *s,
                                           struct ferr *err)
 {
     const char *const *other = s->script ? process_only : script_only;
     size_t n = s->script ? NELEM(process_only) : NELEM(script_only);
+
+    if (s->container)
+        return FERR_OK; /* check_container_inputs did */
 
     for (size_t i = 0; i < n; i++)
         if (in(s, other[i]))
@@ -455,13 +503,18 @@ enum ferr_code deploy_spec_parse(json_t *inputs, struct deploy_spec **out,
     t = in(s, "target") ? in(s, "target") : "process";
     if (strcmp(t, "script") == 0) {
         s->script = true;
+    } else if (strcmp(t, "container") == 0) {
+        s->container = true; /* container target hook */
     } else if (strcmp(t, "process") != 0) {
         rc = ferr_set(err, FERR_INVALID, NULL,
-                      "input 'target': unknown target '%s' (process, script)",
+                      "input 'target': unknown target '%s' (process, "
+                      "container, script)",
                       t);
         goto done;
     }
-    rc = check_target_inputs(s, err);
+    rc = check_container_inputs(s, err);
+    if (!rc)
+        rc = check_target_inputs(s, err);
     if (!rc)
         rc = count_in(s, "instances", 1, 1, MAX_INSTANCES, &s->instances,
                       err);
@@ -621,6 +674,15 @@ static json_t *process_record(struct run *r, const char *release)
         json_object_set_new(rec, "restore", json_string(in(s, "restore")));
     json_object_set_new(rec, "deployed_at",
                         json_string(envstate_now(now, sizeof(now))));
+    if (s->container) {
+        /* container target hook: its release names the image; the
+         * command (which strategy_launch wants) is only a label */
+        json_object_set_new(rec, "target", json_string("container"));
+        json_object_set_new(rec, "image", json_string(in(s, "image")));
+        json_object_set_new(rec, "container_port",
+                            json_integer(s->container_port));
+        json_object_set_new(rec, "command", json_string(in(s, "image")));
+    }
     return rec;
 }
 
@@ -652,7 +714,7 @@ static enum ferr_code run_process(struct run *r, enum deploy_result *out,
         strcmp(json_string_value(json_object_get(cur, "target"))
                    ? json_string_value(json_object_get(cur, "target"))
                    : "process",
-               "process") != 0)
+               s->container ? "container" : "process") != 0)
         cur = NULL; /* the environment changed target: no going back */
     if (in(s, "proxy")) {
         rc = traffic_open(in(s, "proxy"), &tr, err);
@@ -665,9 +727,19 @@ static enum ferr_code run_process(struct run *r, enum deploy_result *out,
         goto done;
     src = xasprintf("%s/%s", s->workspace, in(s, "path") ? in(s, "path")
                                                          : ".");
-    strategy_phase(&r->st, "release", "started", "%s", src);
-    rc = target_install_release(r->envdir, src, s->version, KEEP_RELEASES,
-                                &release, err);
+    if (s->container) {
+        /* container target hook: the release is the image */
+        struct ctarget_spec cs = { in(s, "image"), s->container_port,
+                                   s->environment, NULL };
+
+        strategy_phase(&r->st, "release", "started", "%s", cs.image);
+        rc = ctarget_install_release(r->envdir, &cs, s->version,
+                                     KEEP_RELEASES, &release, err);
+    } else {
+        strategy_phase(&r->st, "release", "started", "%s", src);
+        rc = target_install_release(r->envdir, src, s->version,
+                                    KEEP_RELEASES, &release, err);
+    }
     if (rc) {
         strategy_phase(&r->st, "release", "failed", "%s", err->msg);
         goto done;

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deploy/ctarget.h" /* container target hooks (ctarget.h) */
 #include "deploy/supervise.h"
 #include "exec/linebuf.h"
 #include "exec/proc.h"
@@ -434,9 +435,12 @@ static enum ferr_code check_not_running(const char *path, const char *name,
     return rc;
 }
 
-enum ferr_code target_start(const char *envdir, const char *self_exe,
-                            const struct target_process *p, const char *name,
-                            struct target_instance *out, struct ferr *err)
+static enum ferr_code process_start(const char *envdir,
+                                    const char *self_exe,
+                                    const struct target_process *p,
+                                    const char *name,
+                                    struct target_instance *out,
+                                    struct ferr *err)
 {
     char *dirs[2] = { xasprintf("%s/instances", envdir),
                       xasprintf("%s/logs", envdir) };
@@ -561,6 +565,16 @@ done:
     return rc;
 }
 
+enum ferr_code target_start(const char *envdir, const char *self_exe,
+                            const struct target_process *p, const char *name,
+                            struct target_instance *out, struct ferr *err)
+{
+    /* container target hook: a container release starts a container */
+    if (ctarget_is_release(p->release))
+        return ctarget_start(envdir, p, name, out, err);
+    return process_start(envdir, self_exe, p, name, out, err);
+}
+
 /* Wait for @pidfd to say its process ended, at most @ms. */
 static bool wait_exit(int pidfd, uint64_t ms)
 {
@@ -593,6 +607,9 @@ enum ferr_code target_stop(const char *envdir, const char *name,
     if (!plain_name(name))
         return ferr_set(err, FERR_INVALID, NULL,
                         "instance name '%s' is not a plain name", name);
+    /* container target hook: a container instance is stopped there */
+    if (ctarget_has(envdir, name))
+        return ctarget_stop(envdir, name, err);
     path = state_path(envdir, name);
     ferr_clear(&ignored);
     if (supervise_read_state(path, &st, &ignored)) {
@@ -641,8 +658,9 @@ static int inst_by_name(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-enum ferr_code target_list(const char *envdir, struct target_instance **out,
-                           size_t *out_n, struct ferr *err)
+static enum ferr_code process_list(const char *envdir,
+                                   struct target_instance **out,
+                                   size_t *out_n, struct ferr *err)
 {
     char *dir = xasprintf("%s/instances", envdir);
     struct target_instance *v = NULL;
@@ -688,10 +706,27 @@ enum ferr_code target_list(const char *envdir, struct target_instance **out,
     }
     closedir(d);
     free(dir);
-    if (n)
-        qsort(v, n, sizeof(*v), inst_by_name);
     *out = v;
     *out_n = n;
+    return FERR_OK;
+}
+
+enum ferr_code target_list(const char *envdir, struct target_instance **out,
+                           size_t *out_n, struct ferr *err)
+{
+    enum ferr_code rc = process_list(envdir, out, out_n, err);
+
+    /* container target hook: its instances are listed beside these */
+    if (!rc)
+        rc = ctarget_list(envdir, out, out_n, err);
+    if (rc) {
+        target_instances_free(*out, *out_n);
+        *out = NULL;
+        *out_n = 0;
+        return rc;
+    }
+    if (*out_n)
+        qsort(*out, *out_n, sizeof(**out), inst_by_name);
     return FERR_OK;
 }
 
