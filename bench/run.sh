@@ -15,6 +15,8 @@
 # Usage: FERRY=build/ferry BENCH_BIN=build/bench bench/run.sh
 #        FERRY=build/ferry bench/run.sh serve     (only section 4)
 #        FERRY=build/ferry bench/run.sh deploy    (only section 5)
+#        FERRY=build/ferry bench/run.sh container (only the container
+#        executor's start-up vs podman run, bench/container_bench.sh)
 #        FERRY=build/ferry bench/run.sh web       (the dashboard's pages:
 #                                                   bench/web_bench.sh)
 #        BENCH_BIN=build/bench bench/run.sh dora  (only section 6)
@@ -29,6 +31,9 @@ if [ "${1:-}" = serve ]; then
 fi
 if [ "${1:-}" = web ]; then
     exec "$(dirname "$0")/web_bench.sh"
+fi
+if [ "${1:-}" = container ]; then
+    exec "$(dirname "$0")/container_bench.sh"
 fi
 if [ "${1:-}" = deploy ]; then
     "$(dirname "$0")/proxy_bench.sh"

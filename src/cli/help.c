@@ -30,6 +30,10 @@ void cli_help(const char *verb)
             "      --home DIR          keep workspaces, artifacts and caches "
             "in DIR\n"
             "      --slots N           jobs run in parallel (default: CPUs)\n"
+            "  -P, --platform L=IMAGE  run jobs whose runs-on names L in "
+            "container IMAGE\n"
+            "                          (repeatable; IMAGE -self-hosted: "
+            "the host)\n"
             "Exit status: 0 success, 1 a job failed, 2 bad usage or invalid "
             "workflow.\n");
     if (!verb || strcmp(verb, "lint") == 0)
@@ -44,6 +48,7 @@ void cli_help(const char *verb)
                "[--slots N]\n"
                "                   [--runs N] [--db URL] "
                "[--fail-on-restart] [--notify FILE]\n"
+               "                   [--platform LABEL=IMAGE]...\n"
                "The control plane: API, webhooks, schedules, runs "
                "(docs/operations.md).\n"
                "  --home DIR        state directory (default .ferry-home)\n"
@@ -59,7 +64,10 @@ void cli_help(const char *verb)
                "instead of retrying\n"
                "  --notify FILE     alert channels and routes "
                "(default HOME/notify.json\n"
-               "                    when it exists; docs/operations.md)\n");
+               "                    when it exists; docs/operations.md)\n"
+               "  --platform L=IMG  jobs whose runs-on names L run in "
+               "container IMG\n"
+               "                    (repeatable; the container executor)\n");
     if (!verb || strcmp(verb, "proxy") == 0)
         fputs(cli_proxy_usage, stdout);
     if (!verb || strcmp(verb, "status") == 0)

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "engine/cjob.h"
 #include "engine/run.h"
 #include "exec/runfile.h"
 #include "exec/workspace.h"
@@ -321,6 +322,12 @@ int cli_run(int argc, char **argv)
                 status = 2;
                 goto done;
             }
+        } else if (strcmp(a, "-P") == 0 || strcmp(a, "--platform") == 0) {
+            /* act's flag: runs-on LABEL runs in container IMAGE */
+            if (cjob_platform_add(val, &err)) {
+                status = usage_error("%s", err.msg);
+                goto done;
+            }
         } else if (strcmp(a, "--home") == 0) {
             o.home = val;
         } else if (strcmp(a, "--slots") == 0) {
@@ -347,6 +354,8 @@ int cli_run(int argc, char **argv)
     o.event_payload = payload;
     o.sink.emit = emit;
     o.sink.ud = &p;
+    if (!list && !o.dry_run)
+        cjob_reap_orphans(); /* what a killed ferry left in the engine */
     if (list)
         rc = run_list(&o, &diags, stdout, &err);
     else

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "engine/cjob.h"
 #include "server/serve.h"
 #include "util/span.h"
 
@@ -35,6 +36,15 @@ int cli_serve(int argc, char **argv)
             o.init = true;
         } else if (strcmp(a, "--fail-on-restart") == 0) {
             o.fail_on_restart = true;
+        } else if (strcmp(a, "--platform") == 0) {
+            /* runs-on LABEL runs in container IMAGE (its workers get
+             * the map in their spec) */
+            if (!val)
+                return usage("an option needs a value");
+            i++;
+            ferr_clear(&err);
+            if (cjob_platform_add(val, &err))
+                return usage(err.msg);
         } else if (strcmp(a, "--home") == 0 || strcmp(a, "--listen") == 0 ||
                    strcmp(a, "--db") == 0 || strcmp(a, "--slots") == 0 ||
                    strcmp(a, "--runs") == 0 || strcmp(a, "--notify") == 0) {
@@ -65,6 +75,7 @@ int cli_serve(int argc, char **argv)
             return usage(msg);
         }
     }
+    cjob_reap_orphans(); /* what a killed ferry left in the engine */
     ferr_clear(&err);
     if (serve_run(&o, &err)) {
         fprintf(stderr, "ferry serve: %s\n",

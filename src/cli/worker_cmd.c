@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "engine/cjob.h"
 #include "engine/run.h"
 #include "git/repo.h"
 #include "util/buf.h"
@@ -162,6 +163,7 @@ int cli_worker(int argc, char **argv)
     o.remove_workspaces =
         json_is_true(json_object_get(spec, "remove_workspaces"));
     o.slots = (unsigned)json_integer_value(json_object_get(spec, "slots"));
+    cjob_platforms_set(obj(spec, "platforms")); /* ferry serve --platform */
     o.sink.emit = emit;
     if (json_is_true(json_object_get(spec, "gated"))) {
         o.gated = true;

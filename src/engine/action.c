@@ -59,8 +59,9 @@ enum action_kind action_classify(const char *uses)
 const char *action_unavailable_hint(enum action_kind k)
 {
     if (k == ACTION_DOCKER)
-        return "needs the container executor, which ferry does not have "
-               "yet";
+        return "is a Docker container action, which ferry does not run "
+               "yet; run the tool in a container job instead "
+               "('container: IMAGE', or ferry run -P)";
     return "is not available offline: ferry runs actions/checkout, "
            "upload-artifact, download-artifact and cache itself, "
            "ferry/deploy, report, gate and image, and local actions; vendor this one into the repository (e.g. "

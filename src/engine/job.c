@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "engine/action.h"
+#include "engine/cjob.h"
 #include "engine/output.h"
 #include "exec/proc.h"
 #include "exec/runfile.h"
@@ -108,6 +109,7 @@ struct job {
     pid_t kill_pgid;         /* the group kill_timer will SIGKILL, or 0 */
     bool aborted;            /* a hard abort: no step starts any more */
     struct loop_timer *kick; /* deferred start / finish */
+    struct cjob *cj;         /* container executor (cjob.c) or NULL */
 };
 
 static void advance(struct job *j);
@@ -162,6 +164,7 @@ static json_t *contexts(struct job *j, const struct frame *f,
                      : j->status == EXPR_FAILED ? "failure"
                                                 : "cancelled",
                      "container", "services");
+    cjob_job_context(j->cj, jobc); /* container executor */
     json_object_set(c, "github", j->github);
     json_object_set_new(c, "env", env);
     json_object_set(c, "vars", j->host->vars);
@@ -381,7 +384,7 @@ static void setenv_fmt(json_t *env, const char *k, const char *fmt, ...)
 /* "K=V" strings for a step's process; caller frees with free_envp. */
 static char **build_envp(struct job *j, const struct frame *f,
                          const json_t *step_env, const char *action_id,
-                         json_t *extra)
+                         json_t *extra, bool in_container)
 {
     json_t *env = json_object();
     static const char *const from_github[][2] = {
@@ -414,7 +417,10 @@ static char **build_envp(struct job *j, const struct frame *f,
     size_t i;
     char **envp;
 
-    for (char **e = environ; *e; e++) {
+    /* container executor: the container's PATH, not the host's env */
+    if (in_container && cjob_path(j->cj))
+        setenv_json(env, "PATH", cjob_path(j->cj));
+    for (char **e = in_container ? NULL : environ; e && *e; e++) {
         const char *eq = strchr(*e, '=');
 
         if (eq && eq != *e) {
@@ -851,7 +857,7 @@ enum { STEP_DONE, STEP_ASYNC, STEP_PUSHED };
 /* Spawn argv for the current step of @f with its env. */
 static enum ferr_code spawn_step(struct job *j, struct frame *f, char **argv,
                                  const char *cwd, json_t *extra_env,
-                                 struct ferr *err)
+                                 bool in_container, struct ferr *err)
 {
     struct step_exec *st = &f->cur;
     struct proc_spec spec;
@@ -860,14 +866,18 @@ static enum ferr_code spawn_step(struct job *j, struct frame *f, char **argv,
     int fd;
     enum ferr_code rc;
 
-    envp = build_envp(j, f, st->env, st->id ? st->id : "__run", extra_env);
+    envp = build_envp(j, f, st->env, st->id ? st->id : "__run", extra_env,
+                      in_container);
     memset(&spec, 0, sizeof(spec));
     spec.path = argv[0];
     spec.argv = argv;
     spec.envp = envp;
     spec.cwd = cwd;
     spec.stdin_fd = -1;
-    rc = proc_spawn(&spec, &pid, &fd, err);
+    if (in_container) /* container executor: an exec in the job container */
+        rc = cjob_spawn_step(j->cj, argv, envp, cwd, &pid, &fd, err);
+    else
+        rc = proc_spawn(&spec, &pid, &fd, err);
     free_envp(envp);
     if (rc)
         return rc;
@@ -898,6 +908,7 @@ static enum ferr_code run_script(struct job *j, struct frame *f, json_t *ctx,
     struct buf body;
     struct buf b;
     struct stat sb;
+    bool ctr = cjob_has_container(j->cj); /* container executor */
     enum ferr_code rc;
 
     buf_init(&body, LIM_EXPR_VALUE_BYTES);
@@ -908,6 +919,8 @@ static enum ferr_code run_script(struct job *j, struct frame *f, json_t *ctx,
     if (!wd && !f->parent)
         wd = j->spec.wj->defaults_wd ? j->spec.wj->defaults_wd
                                      : j->spec.pw->wf->defaults_wd;
+    if (!shell && ctr)
+        shell = "sh"; /* GitHub's default inside a container */
     rc = shell_parse(&sh, shell, f->parent != NULL, &s->pos, err);
     if (!rc)
         rc = interp_node(j, ctx, s->run_node, &body, err);
@@ -922,7 +935,8 @@ static enum ferr_code run_script(struct job *j, struct frame *f, json_t *ctx,
     cwd = b.len == 0      ? xstrdup(j->workspace)
           : b.p[0] == '/' ? xstrdup(buf_cstr(&b))
                           : xasprintf("%s/%s", j->workspace, buf_cstr(&b));
-    if (stat(cwd, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+    if (!(ctr && b.len && b.p[0] == '/') && /* may be the container's */
+        (stat(cwd, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
         rc = ferr_set(err, FERR_NOTFOUND, &s->pos,
                       "working directory '%s' does not exist", buf_cstr(&b));
         goto done;
@@ -940,7 +954,7 @@ static enum ferr_code run_script(struct job *j, struct frame *f, json_t *ctx,
     if (rc)
         goto done;
     argv = shell_argv(&sh, script);
-    rc = spawn_step(j, f, argv, cwd, NULL, err);
+    rc = spawn_step(j, f, argv, cwd, NULL, ctr, err);
 done:
     shell_release(&sh);
     free(script);
@@ -1043,7 +1057,7 @@ static enum ferr_code use_ferry(struct job *j, struct frame *f, json_t *with,
     if (strcmp(argv[1], "__report") == 0)
         j->reported = true;
     argv[2] = NULL;
-    rc = spawn_step(j, f, argv, j->workspace, extra, err);
+    rc = spawn_step(j, f, argv, j->workspace, extra, false, err);
     if (!rc)
         *out_state = STEP_ASYNC;
     json_decref(extra);
@@ -1116,7 +1130,7 @@ static enum ferr_code use_local(struct job *j, struct frame *f, json_t *ctx,
         if (j->host->dry_run)
             rc = FERR_OK;
         else
-            rc = spawn_step(j, f, argv, j->workspace, extra, err);
+            rc = spawn_step(j, f, argv, j->workspace, extra, false, err);
         if (!rc && !j->host->dry_run)
             *out_state = STEP_ASYNC;
         free(argv[1]);
@@ -1527,12 +1541,20 @@ static void eval_outputs(struct job *j)
     json_decref(ctx);
 }
 
+static void on_cjob_teardown(void *ud)
+{
+    finish_job(ud); /* the containers are gone: finish for real */
+}
+
 static void finish_job(struct job *j)
 {
     struct event ev;
     bool coe = false;
     json_t *ctx;
 
+    /* container executor: remove the job's containers first */
+    if (cjob_teardown(j->cj, j->host, &j->out, on_cjob_teardown, j))
+        return;
     post_steps(j);
     eval_outputs(j);
     /* no process of the job survives it: orphans of every step die, and
@@ -1688,15 +1710,20 @@ static enum ferr_code prepare(struct job *j, struct ferr *err)
     }
     if (rc)
         return rc;
-    if (wj->container || wj->services)
-        return ferr_set(err, FERR_UNSUPPORTED,
-                        wj->container ? &wj->container->pos
-                                      : &wj->services->pos,
-                        "'%s' needs the container executor, which ferry "
-                        "does not have yet; run the job's steps on the host "
-                        "or drop '%s'",
-                        wj->container ? "container" : "services",
-                        wj->container ? "container" : "services");
+    {
+        /* container executor (cjob.c): container:, services:, or a
+         * runs-on label mapped to an image */
+        struct cjob_spec cs = {wj, j->host->run_id, j->spec.key, j->dir,
+                               j->workspace};
+        struct expr_env e;
+
+        ctx = contexts(j, j->top, NULL);
+        env_for(j, &e, ctx, j->status);
+        rc = cjob_new(&cs, &e, &j->cj, err);
+        json_decref(ctx);
+        if (rc)
+            return rc;
+    }
     if (wj->uses)
         return ferr_set(err, FERR_UNSUPPORTED, &wj->pos,
                         "reusable workflows ('uses' on a job) are not "
@@ -1709,6 +1736,20 @@ static enum ferr_code prepare(struct job *j, struct ferr *err)
                         strerror(errno));
     loop_timer_arm(j->job_timeout, (uint64_t)(minutes * 60000.0));
     return FERR_OK;
+}
+
+static void on_cjob_setup(void *ud, bool ok)
+{
+    struct job *j = ud;
+
+    if (!ok) {
+        /* no container, no step: the job fails (or stays cancelled) */
+        j->top->failed = true;
+        j->top->nsteps = 0;
+        if (j->status == EXPR_OK)
+            j->status = EXPR_FAILED;
+    }
+    loop_timer_arm(j->kick, 0);
 }
 
 void job_start(struct job *j)
@@ -1732,6 +1773,10 @@ void job_start(struct job *j)
         j->top->failed = true;
         j->top->nsteps = 0;
         j->status = EXPR_FAILED;
+    } else if (j->cj && !j->host->dry_run) {
+        /* container executor: the containers first, then the steps */
+        cjob_setup(j->cj, j->host, &j->out, on_cjob_setup, j);
+        return;
     }
     loop_timer_arm(j->kick, 0);
 }
@@ -1762,6 +1807,7 @@ void job_cancel(struct job *j, const char *reason)
     st = current_step(j);
     if (st && st->pid)
         terminate_step(j, st);
+    cjob_cancel(j->cj); /* container executor: a set-up in progress */
 }
 
 enum result job_result(const struct job *j)
@@ -1802,6 +1848,7 @@ void job_free(struct job *j)
         action_post_release(&p->ap);
         free(p);
     }
+    cjob_free(j->cj);
     loop_timer_free(j->kick);
     loop_timer_free(j->job_timeout);
     loop_timer_free(j->kill_timer);

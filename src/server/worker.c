@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "engine/cjob.h"
 #include "exec/artifact.h"
 #include "exec/proc.h"
 #include "exec/workspace.h"
@@ -1136,6 +1137,8 @@ enum ferr_code worker_start(struct server *s, const struct store_run *r,
         json_decref(reuse);
     }
     json_object_set_new(spec, "gated", json_true());
+    if (json_object_size(cjob_platforms()))
+        json_object_set(spec, "platforms", (json_t *)cjob_platforms());
     if (s->spare.pid > 0 && waitpid(s->spare.pid, NULL, WNOHANG) != 0) {
         /* the spare died and was not reaped yet: do not hand it a run */
         s->spare.pid = 0;
