@@ -1479,7 +1479,9 @@ static void test_docker_reap_orphans(void **state)
         DOCKER_LABEL_OWNER))));
     json_decref(info);
     assert_int_equal(docker_reap_orphans(d, &removed, &err), FERR_OK);
-    assert_true(removed >= 2);
+    /* not `removed >= 2`: another reaper on the same storage (a ferry
+     * run starting, a container set-up) may have taken them first; what
+     * matters is that they are gone and the live owner's is not */
     assert_int_equal(docker_container_inspect(d, ids[0], &info, &err),
                      FERR_NOTFOUND);
     ferr_clear(&err);
