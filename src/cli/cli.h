@@ -4,6 +4,8 @@
 #ifndef FERRY_CLI_CLI_H
 #define FERRY_CLI_CLI_H
 
+#include <jansson.h>
+
 #include "util/version.h"
 
 #define CLI_VERSION FERRY_VERSION
@@ -29,6 +31,13 @@ int cli_deploy(int argc, char **argv);
 /** ferry __notify --config FILE --db URL: deliver the outbox's alerts
  *  (notify_cmd.c).  Internal: started by ferry serve, a pipe on stdin. */
 int cli_notify(int argc, char **argv);
+/** The inputs of ferry's own action running in this process: every
+ *  INPUT_<NAME> variable as {"name": "value"} (names lower-cased, '-'
+ *  kept; invalid UTF-8 replaced), each then removed from the
+ *  environment so that nothing the step starts inherits it.  The
+ *  object is the caller's (inputs.c). */
+json_t *cli_inputs_take(void);
+
 /** ferry __report: the step behind `uses: ferry/report@v1` — reads test
  *  (JUnit XML) and coverage (Cobertura XML, lcov) reports, applies the
  *  coverage gate, records a summary in $FERRY_REPORT (report_cmd.c). */

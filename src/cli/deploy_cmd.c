@@ -143,47 +143,6 @@ static void set_output(const char *name, const char *value)
     fclose(f);
 }
 
-/* INPUT_BATCH-SIZE=2 → {"batch-size": "2"} */
-static json_t *inputs_from_env(void)
-{
-    json_t *o = json_object();
-
-    for (char **e = environ; *e; e++) {
-        const char *eq;
-        char *name;
-
-        if (strncmp(*e, "INPUT_", 6) != 0)
-            continue;
-        eq = strchr(*e, '=');
-        if (!eq || eq == *e + 6)
-            continue;
-        name = xstrndup(*e + 6, (size_t)(eq - *e - 6));
-        for (char *p = name; *p; p++)
-            if (*p >= 'A' && *p <= 'Z')
-                *p = (char)(*p - 'A' + 'a');
-        json_object_set_new(o, name, json_string(eq + 1));
-        free(name);
-    }
-    /* read once: the instances and hooks this step starts do not get
-     * them (the step's inputs are not the application's environment) */
-    for (;;) {
-        char **e = environ;
-        char *name;
-
-        while (*e && strncmp(*e, "INPUT_", 6) != 0)
-            e++;
-        if (!*e)
-            break;
-        name = xstrndup(*e, strcspn(*e, "="));
-        if (unsetenv(name) != 0) {
-            free(name);
-            break;
-        }
-        free(name);
-    }
-    return o;
-}
-
 static const char *result_name(enum deploy_result r)
 {
     switch (r) {
@@ -208,7 +167,7 @@ static int usage(void)
 static int do_deploy(const char *home, const char *self,
                      struct reporter *rp)
 {
-    json_t *inputs = inputs_from_env();
+    json_t *inputs = cli_inputs_take();
     struct deploy_spec *s = NULL;
     struct deploy_report rep = { on_phase, rp };
     enum deploy_result res = DEPLOY_SUCCEEDED;

@@ -51,47 +51,6 @@ static const char *in(const struct image_step *s, const char *name)
     return json_string_value(json_object_get(s->in, name));
 }
 
-/* INPUT_BUILD-ARGS=x → {"build-args": "x"}, then the INPUT_ variables
- * leave the environment (a password must not reach what the build
- * runs through the engine's environment either). */
-static json_t *inputs_from_env(void)
-{
-    json_t *o = json_object();
-
-    for (char **e = environ; *e; e++) {
-        const char *eq;
-        char *name;
-
-        if (strncmp(*e, "INPUT_", 6) != 0)
-            continue;
-        eq = strchr(*e, '=');
-        if (!eq || eq == *e + 6)
-            continue;
-        name = xstrndup(*e + 6, (size_t)(eq - *e - 6));
-        for (char *p = name; *p; p++)
-            if (*p >= 'A' && *p <= 'Z')
-                *p = (char)(*p - 'A' + 'a');
-        json_object_set_new(o, name, json_string_nocheck(eq + 1));
-        free(name);
-    }
-    for (;;) {
-        char **e = environ;
-        char *name;
-
-        while (*e && strncmp(*e, "INPUT_", 6) != 0)
-            e++;
-        if (!*e)
-            break;
-        name = xstrndup(*e, strcspn(*e, "="));
-        if (unsetenv(name) != 0) {
-            free(name);
-            break;
-        }
-        free(name);
-    }
-    return o;
-}
-
 static bool known(const char *name)
 {
     for (size_t i = 0; i < sizeof(known_inputs) / sizeof(known_inputs[0]); i++)
@@ -584,7 +543,7 @@ int cli_image(int argc, char **argv)
         return usage();
     setvbuf(stdout, NULL, _IOLBF, 0);
     ferr_clear(&err);
-    raw = inputs_from_env();
+    raw = cli_inputs_take();
     if (parse_step(&s, raw, &err)) {
         fprintf(stderr, "ferry image: %s\n", err.msg);
         json_decref(raw);
