@@ -284,29 +284,71 @@ static bool is_file(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* Whether @path, with its links resolved, stays in the workspace whose
+ * resolved path is @ws_real: a job (in a container, say) may leave a
+ * link to a file of the host where the engine scans, and nothing
+ * outside the workspace is read for it. */
+static bool beneath(const char *ws_real, const char *path)
+{
+    char *real = realpath(path, NULL);
+    size_t n = strlen(ws_real);
+    bool ok;
+
+    if (!real)
+        return false;
+    ok = strncmp(real, ws_real, n) == 0 &&
+         (real[n] == '/' || (n == 1 && ws_real[0] == '/'));
+    free(real);
+    return ok;
+}
+
+/* A file the scan may read: a regular file beneath the workspace;
+ * one that leads outside it is a warning naming @rel. */
+static bool scannable(const char *ws_real, const char *path, const char *rel,
+                      json_t *warnings)
+{
+    char msg[REPORT_TEXT_MAX + 64];
+
+    if (!is_file(path))
+        return false;
+    if (beneath(ws_real, path))
+        return true;
+    snprintf(msg, sizeof(msg), "%.*s: leads outside the workspace: not read",
+             (int)REPORT_TEXT_MAX, rel);
+    json_array_append_new(warnings, json_string(msg));
+    return false;
+}
+
 /* junit.xml and the *.xml of test-results/, sorted, at most
  * LIM_REPORT_FILES; the rest is a warning. */
-static void junit_files(const char *ws, struct paths *ps, json_t *warnings)
+static void junit_files(const char *ws, const char *ws_real,
+                        struct paths *ps, json_t *warnings)
 {
     char *p = fs_path(ws, "junit.xml");
     char *dir = fs_path(ws, "test-results");
     struct paths more = {NULL, 0, 0};
-    DIR *d;
+    DIR *d = NULL;
     struct dirent *e;
 
-    if (is_file(p))
+    if (scannable(ws_real, p, "junit.xml", warnings))
         push(ps, xstrdup("junit.xml"));
     free(p);
-    d = opendir(dir);
+    if (beneath(ws_real, dir))
+        d = opendir(dir);
     while (d && (e = readdir(d))) {
         size_t n = strlen(e->d_name);
         char *full;
+        char *rel;
 
         if (n < 5 || strcmp(e->d_name + n - 4, ".xml") != 0)
             continue;
         full = xasprintf("%s/%s", dir, e->d_name);
-        if (is_file(full))
-            push(&more, xasprintf("test-results/%s", e->d_name));
+        rel = xasprintf("test-results/%s", e->d_name);
+        if (scannable(ws_real, full, rel, warnings)) {
+            push(&more, rel);
+            rel = NULL;
+        }
+        free(rel);
         free(full);
         if (more.n > LIM_REPORT_WALK)
             break;
@@ -340,14 +382,15 @@ static void junit_files(const char *ws, struct paths *ps, json_t *warnings)
     report_paths_free(more.v, more.n);
 }
 
-static void scan_tests(const char *ws, json_t *reports, json_t *warnings)
+static void scan_tests(const char *ws, const char *ws_real, json_t *reports,
+                       json_t *warnings)
 {
     struct paths ps = {NULL, 0, 0};
     struct paths ok = {NULL, 0, 0};
     struct report_tests *sum = xcalloc(1, sizeof(*sum));
     struct report_tests *one = xcalloc(1, sizeof(*one));
 
-    junit_files(ws, &ps, warnings);
+    junit_files(ws, ws_real, &ps, warnings);
     for (size_t i = 0; i < ps.n; i++) {
         char *path = fs_path(ws, ps.v[i]);
         char *data = NULL;
@@ -386,7 +429,8 @@ static void scan_tests(const char *ws, json_t *reports, json_t *warnings)
     free(one);
 }
 
-static void scan_coverage(const char *ws, json_t *reports, json_t *warnings)
+static void scan_coverage(const char *ws, const char *ws_real,
+                          json_t *reports, json_t *warnings)
 {
     static const struct {
         const char *path;
@@ -407,7 +451,7 @@ static void scan_coverage(const char *ws, json_t *reports, json_t *warnings)
         bool done = false;
 
         ferr_clear(&err);
-        if (is_file(path)) {
+        if (scannable(ws_real, path, cands[i].path, warnings)) {
             if (report_read_file(path, &data, &len, &err) ||
                 report_coverage_parse(cands[i].path, span_of(data, len),
                                       cands[i].format, &c, &err)) {
@@ -431,6 +475,7 @@ enum ferr_code report_scan(const char *workspace, json_t **out,
     struct stat st;
     json_t *reports;
     json_t *warnings;
+    char *ws_real;
 
     *out = NULL;
     if (stat(workspace, &st) != 0)
@@ -441,10 +486,15 @@ enum ferr_code report_scan(const char *workspace, json_t **out,
         return ferr_set(err, FERR_IO, NULL,
                         "cannot scan '%s' for reports: not a directory",
                         workspace);
+    ws_real = realpath(workspace, NULL);
+    if (!ws_real)
+        return ferr_set(err, FERR_IO, NULL, "cannot scan '%s' for reports: %s",
+                        workspace, strerror(errno));
     reports = json_array();
     warnings = json_array();
-    scan_tests(workspace, reports, warnings);
-    scan_coverage(workspace, reports, warnings);
+    scan_tests(workspace, ws_real, reports, warnings);
+    scan_coverage(workspace, ws_real, reports, warnings);
+    free(ws_real);
     *out = json_pack("{s:o, s:o}", "reports", reports, "warnings", warnings);
     return FERR_OK;
 }

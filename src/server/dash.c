@@ -1866,7 +1866,9 @@ static void page_logs(struct dash_ctx *d)
     html_add(&b, "</div>");
     if (job_id)
         title = xasprintf("Log of %s",
-                          job.name && *job.name ? job.name : job.job_key);
+                          job.name && *job.name ? job.name
+                          : job.job_key         ? job.job_key
+                                                : "a job");
     else
         title = xasprintf("Log of %s #%" PRId64, wf_name(&r), r.number);
     dash_page(d, 200, title, "runs", &b);

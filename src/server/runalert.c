@@ -64,7 +64,9 @@ done:
 
 /* The id of the first run of the failure streak that ends just before
  * @r (the same workflow, ref, and schedule or not), or 0 when the run
- * before @r did not fail.  Looks back at most 200 runs. */
+ * before @r did not fail.  Cancelled and skipped runs (a newer push
+ * superseding one) neither end nor start a streak: they are passed
+ * over.  Looks back at most 200 runs. */
 static int64_t streak_start(struct server *s, const struct store_run *r)
 {
     struct store_run_filter f;
@@ -87,6 +89,10 @@ static int64_t streak_start(struct server *s, const struct store_run *r)
             bool sched = v[i].event && strcmp(v[i].event, "schedule") == 0;
 
             if (sched != (strcmp(r->event, "schedule") == 0))
+                continue;
+            if (v[i].conclusion &&
+                (strcmp(v[i].conclusion, "cancelled") == 0 ||
+                 strcmp(v[i].conclusion, "skipped") == 0))
                 continue;
             if (!v[i].conclusion || strcmp(v[i].conclusion, "failure") != 0)
                 break;

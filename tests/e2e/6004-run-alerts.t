@@ -4,7 +4,7 @@
 # streak; the run that succeeds again resolves it; feature branches raise
 # nothing; a failed scheduled run raises its own alert.
 . "$(dirname "$0")/lib.sh"
-plan 10
+plan 12
 
 mkdir -p "$T/src"
 workflow "$T/src" ci.yml <<'YML'
@@ -16,6 +16,7 @@ jobs:
     steps:
       - uses: actions/checkout@v4
       - run: test ! -e FAIL
+      - run: if [ -e SLOW ]; then sleep 60; fi
 YML
 mkrepo "$T/src"
 bare_repo "$T/src" "$T/app.git"
@@ -84,6 +85,34 @@ ok "a new streak raises a new alert with its own key" \
 import json, sys
 k = [a[\"dedup_key\"] for a in json.load(sys.stdin)[\"alerts\"] if a[\"kind\"] == \"run.failed\"]
 assert len(set(k)) == 2, k
+"'
+# a run cancelled in the middle of a streak (a newer push superseding
+# it) neither ends the streak nor starts a new one
+before=$(api GET '/api/v1/runs?limit=1' | jget runs.0.id)
+(cd "$T/src" && git checkout -q -B main && rm -f FAIL && date +%s%N >SLOW &&
+    git add -A &&
+    git commit -q -m slow && git push -q -f origin main 2>/dev/null)
+SLOW_ID=
+for _ in $(seq 1 400); do
+    SLOW_ID=$(api GET '/api/v1/runs?limit=1' | jget runs.0.id 2>/dev/null)
+    [ "$SLOW_ID" != "$before" ] && [ "$SLOW_ID" != null ] &&
+        [ "$(api GET "/api/v1/runs/$SLOW_ID" | jget status)" = running ] && break
+    sleep 0.05
+done
+api POST "/api/v1/runs/$SLOW_ID/cancel" >/dev/null
+SLOW_END=$(wait_run "$SLOW_ID")
+echo "# the slow run: $SLOW_END"
+ok "a run in the streak is cancelled" test "$SLOW_END" = cancelled
+(cd "$T/src" && git rm -q SLOW && git commit -q -m unslow)
+push main fail >/dev/null
+push main pass >/dev/null
+ok "the streak goes on past a cancelled run: one alert, then resolved" \
+    bash -c '[ "$(count run.failed)" = 2 ] && alerts | /usr/bin/python3 -c "
+import json, sys
+al = json.load(sys.stdin)[\"alerts\"]
+f = [a for a in al if a[\"kind\"] == \"run.failed\"]  # newest first
+r = [a[\"payload\"][\"resolves\"] for a in al if a[\"kind\"] == \"run.recovered\"]
+assert len(r) == 2 and f[0][\"dedup_key\"] in r, (r, f)
 "'
 push feature/x fail >/dev/null
 ok "a failure on a feature branch raises nothing" \

@@ -1195,6 +1195,62 @@ static void test_report_scan_empty_and_missing(void **state)
     free(d);
 }
 
+
+/* A link in the workspace to a file outside it is not read (the scan
+ * runs on the host; the job, in a container say, made the link). */
+static void test_report_scan_refuses_links_outside(void **state)
+{
+    char *d = tmpdir();
+    char *outside = tmpdir();
+    char *ws = xasprintf("%s/ws", d);
+    char *target = xasprintf("%s/secret.xml", outside);
+    char *link = xasprintf("%s/junit.xml", ws);
+    char *dirlink = xasprintf("%s/test-results", ws);
+    char *cov = xasprintf("%s/lcov.info", ws);
+    json_t *out = NULL;
+    json_t *warnings;
+    struct ferr err;
+
+    (void)state;
+    assert_int_equal(mkdir(ws, 0755), 0);
+    put(outside, "secret.xml",
+        "<testsuite><testcase name=\"hostsecret\"><failure "
+        "message=\"leaked\"/></testcase></testsuite>");
+    put(outside, "cov.info", "SF:a\nDA:1,1\nend_of_record\n");
+    assert_int_equal(symlink(target, link), 0);
+    assert_int_equal(symlink(outside, dirlink), 0);
+    free(target);
+    target = xasprintf("%s/cov.info", outside);
+    assert_int_equal(symlink(target, cov), 0);
+    ferr_clear(&err);
+    assert_int_equal(report_scan(ws, &out, &err), FERR_OK);
+    assert_int_equal(json_array_size(json_object_get(out, "reports")), 0);
+    warnings = json_object_get(out, "warnings");
+    assert_int_equal(json_array_size(warnings), 2);
+    assert_has(json_string_value(json_array_get(warnings, 0)),
+               "junit.xml: leads outside the workspace");
+    assert_has(json_string_value(json_array_get(warnings, 1)),
+               "lcov.info: leads outside the workspace");
+    json_decref(out);
+    /* a link that stays inside is read */
+    assert_int_equal(unlink(link), 0);
+    put(ws, "real.xml", "<testsuite><testcase name=\"a\"/></testsuite>");
+    assert_int_equal(symlink("real.xml", link), 0);
+    ferr_clear(&err);
+    assert_int_equal(report_scan(ws, &out, &err), FERR_OK);
+    assert_int_equal(json_array_size(json_object_get(out, "reports")), 1);
+    json_decref(out);
+    rm_rf(d);
+    rm_rf(outside);
+    free(d);
+    free(outside);
+    free(ws);
+    free(target);
+    free(link);
+    free(dirlink);
+    free(cov);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1238,6 +1294,7 @@ int main(void)
         cmocka_unit_test(test_report_files_label),
         cmocka_unit_test(test_report_scan_conventional_paths),
         cmocka_unit_test(test_report_scan_empty_and_missing),
+        cmocka_unit_test(test_report_scan_refuses_links_outside),
     };
 
     cmocka_set_message_output(CM_OUTPUT_TAP);
