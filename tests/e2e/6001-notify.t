@@ -19,10 +19,11 @@ done
 free_port() {
     $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
-# wait_for CMD...: until CMD succeeds (10 s)
+# wait_for CMD...: until CMD succeeds (30 s: the deploy behind the first
+# alert can take over 10 s under ASan on a busy machine)
 wait_for() {
     local i
-    for i in $(seq 1 200); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
+    for i in $(seq 1 600); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
     return 1
 }
 export -f wait_for
