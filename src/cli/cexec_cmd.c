@@ -38,6 +38,9 @@
 #define DEFAULT_RETRIES 3
 #define SETUP_SLACK_S   30   /* beyond a service's own health budget */
 #define HEALTH_MAX_S    3600 /* and never more than this */
+#define HC_NS_MAX       (24LL * 3600 * 1000 * NS_PER_MS) /* a day */
+#define HC_RETRIES_MAX  1000
+#define LOG_TAIL_BYTES  (128u * 1024u) /* of a failed service's log */
 
 /* The wrapper every step runs under in the container: record our pid
  * (the exec is a session leader, so it is also our process group), say
@@ -298,13 +301,22 @@ static enum ferr_code start_container(struct setup *s, const json_t *entry,
     return FERR_OK;
 }
 
+/* Keep the last LOG_TAIL_BYTES of a log (the buffer holds twice that,
+ * so a piece always fits before the front is dropped). */
 static void print_log(void *ud, int stream, const char *p, size_t n)
 {
     struct buf *b = ud;
 
     (void)stream;
-    if (b->len + n <= b->max && buf_add(b, p, n))
-        return; /* the tail is enough */
+    if (n > LOG_TAIL_BYTES) {
+        p += n - LOG_TAIL_BYTES;
+        n = LOG_TAIL_BYTES;
+    }
+    if (buf_add(b, p, n)) {
+        /* cannot happen within the cap */
+    }
+    if (b->len > LOG_TAIL_BYTES)
+        buf_consume(b, b->len - LOG_TAIL_BYTES);
 }
 
 /* The last lines of a failed service's log, each prefixed. */
@@ -314,7 +326,7 @@ static void show_logs(struct setup *s, const char *key, const char *id)
     struct span rest, line;
     struct ferr e2;
 
-    buf_init(&b, 256 * 1024);
+    buf_init(&b, 2 * LOG_TAIL_BYTES);
     ferr_clear(&e2);
     if (docker_container_logs(s->d, id, false, print_log, &b, &e2) == FERR_OK) {
         size_t start = b.len;
@@ -360,13 +372,16 @@ static void on_alarm(int sig)
     _exit(1);
 }
 
-static int64_t jint(const json_t *o, const char *k, int64_t dflt)
+/* @o's positive integer @k, else @dflt; never above @max (the engine's
+ * answer, an image's HEALTHCHECK, may say anything) */
+static int64_t jint(const json_t *o, const char *k, int64_t dflt, int64_t max)
 {
     json_t *v = json_object_get(o, k);
+    int64_t n = json_is_integer(v) && json_integer_value(v) > 0
+                    ? (int64_t)json_integer_value(v)
+                    : dflt;
 
-    return json_is_integer(v) && json_integer_value(v) > 0
-               ? (int64_t)json_integer_value(v)
-               : dflt;
+    return n > max ? max : n;
 }
 
 /* Wait until service @key (@id) runs, and is healthy when it has a
@@ -425,10 +440,11 @@ static enum ferr_code wait_service(struct setup *s, const json_t *entry,
             }
         }
     }
-    interval = jint(hc, "Interval", DEFAULT_HC_NS);
-    timeout = jint(hc, "Timeout", DEFAULT_HC_NS);
-    start = jint(hc, "StartPeriod", 0);
-    retries = jint(hc, "Retries", DEFAULT_RETRIES);
+    /* bounded so that the budget below cannot overflow */
+    interval = jint(hc, "Interval", DEFAULT_HC_NS, HC_NS_MAX);
+    timeout = jint(hc, "Timeout", DEFAULT_HC_NS, HC_NS_MAX);
+    start = jint(hc, "StartPeriod", 0, HC_NS_MAX);
+    retries = jint(hc, "Retries", DEFAULT_RETRIES, HC_RETRIES_MAX);
     if (cmd) {
         /* a check may hang (timeout cannot cut an exec short): the
          * whole wait is bounded instead */
@@ -453,7 +469,7 @@ static enum ferr_code wait_service(struct setup *s, const json_t *entry,
         if (!json_is_true(json_object_get(state, "Running"))) {
             say("error: service '%s' stopped (exit code %" PRId64 "); "
                 "its last lines:",
-                key, jint(state, "ExitCode", 0));
+                key, jint(state, "ExitCode", 0, INT32_MAX));
             show_logs(s, key, id);
             s->said = true;
             rc = ferr_set(err, FERR_INVALID, NULL, "service '%s' stopped", key);

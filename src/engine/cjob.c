@@ -29,6 +29,7 @@
 #include "util/xalloc.h"
 
 #define RESULT_MAX  (1024u * 1024u)
+#define HEALTH_DURATION_MAX_NS (24LL * 3600 * 1000000000LL) /* a day */
 #define PIPE_BUDGET (64u * 1024u * 1024u)
 
 struct cjob {
@@ -721,7 +722,9 @@ static enum ferr_code apply_opt(json_t *create, struct health *h,
     case O_HEALTH_INTERVAL:
     case O_HEALTH_TIMEOUT:
     case O_HEALTH_START:
-        if (!parse_duration(v, &n))
+        /* the whole wait is capped at an hour (cexec_cmd.c): a day is
+         * ample, and keeps retries * (interval + timeout) in range */
+        if (!parse_duration(v, &n) || n > HEALTH_DURATION_MAX_NS)
             return bad_value(o, v, pos, err);
         h->set = true;
         if (o->kind == O_HEALTH_INTERVAL)
@@ -1001,19 +1004,36 @@ static enum ferr_code plan_container(struct cjob *c, const char *key,
     if (!key) {
         /* the job container idles; steps are execs in it */
         json_t *hc = json_object_get(create, "HostConfig");
-        char *bind = xasprintf("%s:%s", c->job_dir, c->job_dir);
+        const char *list = strchr(c->job_dir, ':') ? "Mounts" : "Binds";
+        json_t *l = json_object_get(hc, list);
 
+        if (*list == 'M' && strchr(c->job_dir, ',')) {
+            rc = ferr_set(err, FERR_UNSUPPORTED, NULL,
+                          "the job directory '%s' has both ':' and ',' in "
+                          "its path: engines cannot mount it (choose "
+                          "another --home)",
+                          c->job_dir);
+            goto done;
+        }
         json_object_set_new(create, "Entrypoint", json_pack("[s]", "tail"));
         json_object_set_new(create, "Cmd",
                             json_pack("[s, s]", "-f", "/dev/null"));
         if (!json_object_get(create, "WorkingDir"))
             json_object_set_new(create, "WorkingDir", json_string(workspace));
         json_object_set_new(hc, "Init", json_true());
-        if (!json_object_get(hc, "Binds"))
-            json_object_set_new(hc, "Binds", json_array());
-        json_array_insert_new(json_object_get(hc, "Binds"), 0,
-                              json_string(bind));
-        free(bind);
+        /* a ':' in FERRY_HOME's path would split a Binds "SRC:DST"
+         * string: then a Mounts entry (which Podman turns into a
+         * ','-separated spec: so not both, refused above) */
+        if (!l) {
+            l = json_array();
+            json_object_set_new(hc, list, l);
+        }
+        json_array_insert_new(
+            l, 0,
+            *list == 'M'
+                ? json_pack("{s:s, s:s, s:s}", "Type", "bind", "Source",
+                            c->job_dir, "Target", c->job_dir)
+                : json_sprintf("%s:%s", c->job_dir, c->job_dir));
     }
     if (h.none) {
         json_object_set_new(create, "Healthcheck",

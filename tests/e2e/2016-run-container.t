@@ -12,20 +12,21 @@
 . "$(dirname "$0")/podman-lib.sh"
 
 podman_require
-plan 36
+plan 38
 
 BASE=$FERRY_BASE_IMAGE
 WEB=localhost/ferry-e2e-2016-web:latest
+NOISY=localhost/ferry-e2e-2016-noisy:latest
 image_cleanup() {
     exec 2>/dev/null
-    podman rmi -f "$WEB" >/dev/null 2>&1
+    podman rmi -f "$WEB" "$NOISY" >/dev/null 2>&1
     cleanup
 }
 trap image_cleanup EXIT
 podman_start # chains its own clean-up (dead ferrys' objects) before ours
 
 # a service image: busybox httpd on 8080, ready (/ready) after 2 s
-mkdir -p "$T/webimg"
+mkdir -p "$T/webimg" "$T/noisyimg"
 cat >"$T/webimg/Containerfile" <<EOF
 FROM $BASE
 CMD ["sh", "-c", "mkdir -p /www; echo \"\$MSG\" >/www/index.html; (sleep 2; touch /www/ready) & exec httpd -f -p 8080 -h /www"]
@@ -246,6 +247,33 @@ ok "an unhealthy service fails the job before any step" \
     bash -c '[ "$(cat "$T/status")" = 1 ] && grep -q "service .sick. is unhealthy" "$T/out" && ! grep -q "this step must not run" "$T/out"'
 ok "nothing is left behind after the failed set-up" no_leftovers "$FPID"
 
+# a service that stops after a long log: its last lines are shown, not
+# the first ones
+cat >"$T/noisyimg/Containerfile" <<EOF
+FROM $BASE
+CMD ["sh", "-c", "i=0; while [ \$i -lt 4000 ]; do echo filler-\$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; i=\$((i+1)); done; echo the-real-error-at-the-end; exit 3"]
+EOF
+podman build -q --isolation chroot -t "$NOISY" "$T/noisyimg" >"$T/build2.out" 2>&1 ||
+    { echo "# cannot build the noisy image:"; sed 's/^/#   /' "$T/build2.out"; exit 1; }
+N=$T/noisy
+mkdir -p "$N"
+workflow "$N" n.yml <<EOF
+on: push
+jobs:
+  bad:
+    runs-on: ubuntu-latest
+    container: $BASE
+    services:
+      loud:
+        image: $NOISY
+    steps:
+      - run: echo "this step must not run"
+EOF
+mkrepo "$N"
+runfg run -C "$N" --home "$T/h3n"
+ok "a stopped service's log ends with its last line, however long" \
+    bash -c '[ "$(cat "$T/status")" = 1 ] && grep -q "service .loud. stopped (exit code 3)" "$T/out" && grep -q "loud | the-real-error-at-the-end" "$T/out" && grep -q "loud | filler-3999-" "$T/out"'
+
 # ---------- -P: runs-on mapped to an image ----------
 P=$T/plat
 mkdir -p "$P"
@@ -261,6 +289,23 @@ mkrepo "$P"
 runfg run -C "$P" --home "$T/h4" -P ubuntu-latest=$BASE
 ok "-P ubuntu-latest=IMAGE runs the job in that image" \
     bash -c '[ "$(cat "$T/status")" = 0 ] && grep -q "| BusyBox v" "$T/out" && grep -q "starting the job container" "$T/out"'
+
+# a ':' in the home's path: the job directory is mounted as itself
+# (a Binds "SRC:DST" string would split it)
+P2=$T/plat2
+mkdir -p "$P2"
+workflow "$P2" p.yml <<'EOF'
+on: push
+jobs:
+  mapped:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "home ok" >"$GITHUB_WORKSPACE/seen" && cat "$GITHUB_WORKSPACE/seen"
+EOF
+mkrepo "$P2"
+runfg run -C "$P2" --home "$T/h:4" -P ubuntu-latest=$BASE
+ok "a home path with ':' still mounts the job directory" \
+    bash -c '[ "$(cat "$T/status")" = 0 ] && grep -q "| home ok" "$T/out" && [ -n "$(find "$T/h:4" -name seen)" ]'
 
 ok "--dry-run plans a container job without an engine" \
     bash -c 'DOCKER_HOST=unix://$T/none.sock "$FERRY" run -n -C "$T/plat" --home "$T/h4n" -P ubuntu-latest=x/y >"$T/dry.out" 2>&1 && grep -q "(dry run) test ! -e /usr/bin/gcc" "$T/dry.out"'

@@ -54,8 +54,8 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Load @yaml (one job, "j") and plan it. */
-static enum ferr_code plan(struct fx *f, const char *yaml)
+/* Load @yaml (one job, "j") and plan it with job directory @dir. */
+static enum ferr_code plan_at(struct fx *f, const char *yaml, const char *dir)
 {
     struct cjob_spec cs;
     struct expr_env e;
@@ -68,10 +68,28 @@ static enum ferr_code plan(struct fx *f, const char *yaml)
     cs.wj = &f->wf->jobs[0];
     cs.run_id = "42";
     cs.job_key = "0-wf-j";
-    cs.job_dir = "/runs/42/0-wf-j";
+    cs.job_dir = dir;
     cs.workspace = "/runs/42/0-wf-j/workspace";
     ferr_clear(&f->err);
     return cjob_new(&cs, &e, &f->c, &f->err);
+}
+
+/* Load @yaml (one job, "j") and plan it. */
+static enum ferr_code plan(struct fx *f, const char *yaml)
+{
+    return plan_at(f, yaml, "/runs/42/0-wf-j");
+}
+
+/* Is the first of @hc's Mounts a bind of @dir at @dir? */
+static bool mounts_dir(const json_t *hc, const char *dir)
+{
+    const json_t *m = json_array_get(json_object_get(hc, "Mounts"), 0);
+    json_t *want = json_pack("{s:s, s:s, s:s}", "Type", "bind", "Source", dir,
+                             "Target", dir);
+    bool ok = json_equal((json_t *)m, want);
+
+    json_decref(want);
+    return ok;
 }
 
 static const json_t *job_create(struct fx *f)
@@ -150,6 +168,7 @@ static void test_cjob_container_image_idles_with_job_dir_mounted(void **state)
     assert_true(json_is_true(json_object_get(hc, "Init")));
     assert_true(has_string(json_object_get(hc, "Binds"),
                            "/runs/42/0-wf-j:/runs/42/0-wf-j"));
+    assert_null(json_object_get(hc, "Mounts"));
     assert_string_equal(str_at(c, "WorkingDir", NULL),
                         "/runs/42/0-wf-j/workspace");
     assert_true(
@@ -159,6 +178,37 @@ static void test_cjob_container_image_idles_with_job_dir_mounted(void **state)
     assert_string_equal(
         str_at(json_object_get(cjob_plan(f->c), "job"), "name", NULL),
         str_at(hc, "NetworkMode", NULL));
+}
+
+/* a ':' in the job directory's path (FERRY_HOME) must not split a
+ * "SRC:DST" bind into other paths */
+static void test_cjob_job_dir_with_colon_is_mounted_exactly(void **state)
+{
+    struct fx *f = *state;
+    const json_t *hc;
+    size_t i;
+    json_t *v;
+
+    assert_int_equal(plan_at(f, "on: push\njobs:\n  j:\n    runs-on: x\n"
+                                "    container: {image: a, volumes: "
+                                "['/data:/data:ro']}\n"
+                                "    steps:\n      - run: true\n",
+                             "/srv/a:/etc/0-wf-j"),
+                     FERR_OK);
+    hc = json_object_get(job_create(f), "HostConfig");
+    assert_true(mounts_dir(hc, "/srv/a:/etc/0-wf-j"));
+    json_array_foreach (json_object_get(hc, "Binds"), i, v)
+        assert_null(strstr(json_string_value(v), "/srv/a"));
+    assert_true(has_string(json_object_get(hc, "Binds"), "/data:/data:ro"));
+    cjob_free(f->c);
+    f->c = NULL;
+    /* Podman makes a ','-separated spec of a Mounts entry: refused */
+    assert_int_equal(plan_at(f, "on: push\njobs:\n  j:\n    runs-on: x\n"
+                                "    container: a\n"
+                                "    steps:\n      - run: true\n",
+                             "/srv/a:b,c/0-wf-j"),
+                     FERR_UNSUPPORTED);
+    assert_non_null(strstr(f->err.msg, "'/srv/a:b,c/0-wf-j'"));
 }
 
 static void test_cjob_labels_name_owner_run_and_job(void **state)
@@ -350,6 +400,31 @@ static void test_cjob_bad_duration(void **state)
                              "    steps:\n      - run: true\n"),
                      FERR_INVALID);
     assert_non_null(strstr(f->err.msg, "--health-interval"));
+}
+
+/* retries * (interval + timeout) must stay in range: a health duration
+ * over a day is refused (ferry waits an hour at most anyway) */
+static void test_cjob_health_duration_over_a_day_is_refused(void **state)
+{
+    struct fx *f = *state;
+
+    assert_int_equal(plan(f, "on: push\njobs:\n  j:\n    runs-on: x\n"
+                             "    services:\n      db:\n        image: pg\n"
+                             "        options: --health-cmd false "
+                             "--health-interval 250000h "
+                             "--health-timeout 250000h --health-retries 1000\n"
+                             "    steps:\n      - run: true\n"),
+                     FERR_INVALID);
+    assert_non_null(strstr(f->err.msg, "--health-interval"));
+    cjob_free(f->c);
+    f->c = NULL;
+    ferr_clear(&f->err);
+    assert_int_equal(plan(f, "on: push\njobs:\n  j:\n    runs-on: x\n"
+                             "    services:\n      db:\n        image: pg\n"
+                             "        options: --health-cmd false "
+                             "--health-start-period 24h\n"
+                             "    steps:\n      - run: true\n"),
+                     FERR_OK);
 }
 
 static void test_cjob_services_alias_and_empty_image(void **state)
@@ -584,6 +659,8 @@ int main(void)
         T(test_cjob_options_network_and_unknown_are_refused),
         T(test_cjob_options_unterminated_quote),
         T(test_cjob_bad_duration),
+        T(test_cjob_job_dir_with_colon_is_mounted_exactly),
+        T(test_cjob_health_duration_over_a_day_is_refused),
         T(test_cjob_services_alias_and_empty_image),
         T(test_cjob_only_empty_services_run_on_the_host),
         T(test_cjob_bad_service_id),
