@@ -9,12 +9,10 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -141,32 +139,6 @@ static enum ferr_code write_json(const char *path, json_t *o, struct ferr *err)
 static const char *jstr(json_t *o, const char *key)
 {
     return json_string_value(json_object_get(o, key));
-}
-
-/* Bind 127.0.0.1:0 and read the port the kernel chose (racy, as the
- * process target's: the engine may lose it to another program). */
-static enum ferr_code free_port(unsigned *out, struct ferr *err)
-{
-    struct sockaddr_in sa;
-    socklen_t len = sizeof(sa);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    *out = 0;
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-        getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
-        int e = errno;
-
-        if (fd >= 0)
-            close(fd);
-        return ferr_set(err, FERR_IO, NULL, "cannot find a free port: %s",
-                        strerror(e));
-    }
-    close(fd);
-    *out = ntohs(sa.sin_port);
-    return FERR_OK;
 }
 
 /* ---- releases ---- */
@@ -559,7 +531,7 @@ enum ferr_code ctarget_start(const char *envdir, const struct target_process *p,
     if (!rc)
         rc = ensure_image(d, image, err);
     if (!rc)
-        rc = free_port(&port, err);
+        rc = target_free_port(&port, err);
     if (rc)
         goto done;
     cname = container_name(abs_envdir, name);

@@ -247,9 +247,7 @@ static char *state_path(const char *envdir, const char *name)
     return xasprintf("%s/instances/%s.json", envdir, name);
 }
 
-/* Bind 127.0.0.1:0 and read the port the kernel chose.  Racy by nature:
- * another program may take it before the command binds it. */
-static enum ferr_code free_port(unsigned *out, struct ferr *err)
+enum ferr_code target_free_port(unsigned *out, struct ferr *err)
 {
     struct sockaddr_in sa;
     socklen_t len = sizeof(sa);
@@ -482,7 +480,7 @@ static enum ferr_code process_start(const char *envdir,
     spath = state_path(abs_envdir, name);
     rc = check_not_running(spath, name, err);
     if (!rc)
-        rc = free_port(&port, err);
+        rc = target_free_port(&port, err);
     if (rc)
         goto done;
     {

@@ -35,6 +35,15 @@ struct target_process {
 };
 
 /**
+ * A free TCP port on 127.0.0.1 in *@out: bind port 0 and read what the
+ * kernel chose.  Racy by nature: another program may take it before the
+ * instance (or the engine, for a container) binds it.
+ * Errors: FERR_IO; *@out is 0.
+ */
+enum ferr_code target_free_port(unsigned *out,
+                                struct ferr *err) FERR_MUST_CHECK;
+
+/**
  * Copy @src (a directory; its .git is left out) to
  * @envdir/releases/@version-N (N making it unique) and return that path
  * in *@out (the caller's, free()).  Releases beyond the newest @keep
