@@ -760,12 +760,56 @@ done:
     store_run_release(&r);
 }
 
-static void h_artifact_get(struct api_ctx *c)
+enum ferr_code api_artifact_export(struct server *s, int64_t run_id,
+                                   const char *name, int *out_fd,
+                                   uint64_t *out_size, struct ferr *err)
 {
     struct artifact_store *as = NULL;
+    char scope[32];
+    enum ferr_code rc;
+    /* an unnamed temp file: nothing to clean up, whatever happens */
+    int fd = open(s->home, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+    *out_fd = -1;
+    *out_size = 0;
+    if (fd < 0)
+        return ferr_set(err, FERR_IO, NULL, "temp file: %s", strerror(errno));
+    snprintf(scope, sizeof(scope), "%" PRId64, run_id);
+    rc = artifact_store_open(s->home, &as, err);
+    if (!rc)
+        rc = artifact_export_tar(as, scope, name, fd, out_size, err);
+    if (!rc && lseek(fd, 0, SEEK_SET) != 0)
+        rc = ferr_set(err, FERR_IO, NULL, "seek: %s", strerror(errno));
+    artifact_store_free(as);
+    if (rc) {
+        close(fd);
+        *out_size = 0;
+        return rc;
+    }
+    *out_fd = fd;
+    return FERR_OK;
+}
+
+void api_attachment_header(struct httpd_req *req, const char *name)
+{
+    struct buf disp;
+
+    buf_init(&disp, 1024);
+    if (buf_adds(&disp, "attachment; filename=\"") == FERR_OK) {
+        for (const char *p = name; *p; p++)
+            if ((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f &&
+                *p != '"' && *p != '\\' && buf_addf(&disp, "%c", *p))
+                break;
+        if (buf_adds(&disp, ".tar\"") == FERR_OK)
+            httpd_req_add_header(req, "Content-Disposition", buf_cstr(&disp));
+    }
+    buf_release(&disp);
+}
+
+static void h_artifact_get(struct api_ctx *c)
+{
     struct store_run r;
     struct ferr err;
-    char scope[32];
     uint64_t size = 0;
     int64_t id;
     int fd = -1;
@@ -773,40 +817,16 @@ static void h_artifact_get(struct api_ctx *c)
     ferr_clear(&err);
     if (!api_cap_id(c, 0, &id) || !load_run(c, id, &r))
         return;
-    snprintf(scope, sizeof(scope), "%" PRId64, id);
-    /* an unnamed temp file: nothing to clean up, whatever happens */
-    fd = open(c->s->home, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        ferr_set(&err, FERR_IO, NULL, "temp file: %s", strerror(errno));
-        api_fail(c, FERR_IO, &err);
-        goto done;
-    }
-    if (artifact_store_open(c->s->home, &as, &err) ||
-        artifact_export_tar(as, scope, c->caps[1], fd, &size, &err)) {
+    if (api_artifact_export(c->s, id, c->caps[1], &fd, &size, &err)) {
         if (err.code == FERR_NOTFOUND)
             httpd_respond_error(c->req, 404, "no artifact '%s' in run %" PRId64,
                                 c->caps[1], id);
         else
             api_fail(c, err.code, &err);
-        goto done;
+    } else {
+        api_attachment_header(c->req, c->caps[1]);
+        httpd_respond_fd(c->req, 200, "application/x-tar", fd, size);
     }
-    if (lseek(fd, 0, SEEK_SET) != 0) {
-        ferr_set(&err, FERR_IO, NULL, "seek: %s", strerror(errno));
-        api_fail(c, FERR_IO, &err);
-        goto done;
-    }
-    {
-        char *disp = xasprintf("attachment; filename=\"%s.tar\"", c->caps[1]);
-
-        httpd_req_add_header(c->req, "Content-Disposition", disp);
-        free(disp);
-    }
-    httpd_respond_fd(c->req, 200, "application/x-tar", fd, size);
-    fd = -1;
-done:
-    if (fd >= 0)
-        close(fd);
-    artifact_store_free(as);
     store_run_release(&r);
 }
 

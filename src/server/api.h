@@ -40,6 +40,23 @@ bool api_cap_id(struct api_ctx *c, size_t i, int64_t *out);
 bool api_load_repo(struct api_ctx *c, const char *name,
                    struct store_repo *out);
 
+/**
+ * Artifact @name of run @run_id as a tar in an unnamed temp file under
+ * the server's home: *@out_fd (the caller's, at offset 0; -1 on error)
+ * holds *@out_size bytes.  Errors: the artifact store's (FERR_NOTFOUND
+ * for no such artifact, FERR_INVALID for a name it refuses), FERR_IO.
+ * Context: loop thread; blocking for the export.
+ */
+enum ferr_code api_artifact_export(struct server *s, int64_t run_id,
+                                   const char *name, int *out_fd,
+                                   uint64_t *out_size,
+                                   struct ferr *err) FERR_MUST_CHECK;
+
+/** Add `Content-Disposition: attachment; filename="NAME.tar"` to @req's
+ *  answer, leaving out of @name what a quoted header value cannot hold
+ *  (control bytes, non-ASCII, '"' and '\\'). */
+void api_attachment_header(struct httpd_req *req, const char *name);
+
 /* ---------- cdapi.c: environments, deployments, incidents ---------- */
 void cdapi_env_list(struct api_ctx *c);
 void cdapi_env_get(struct api_ctx *c);

@@ -1548,10 +1548,8 @@ static void post_cancel(struct dash_ctx *d)
 
 static void get_artifact(struct dash_ctx *d)
 {
-    struct artifact_store *as = NULL;
     struct store_run r;
     struct ferr err;
-    char scope[32];
     uint64_t size = 0;
     int64_t id;
     int fd = -1;
@@ -1559,46 +1557,19 @@ static void get_artifact(struct dash_ctx *d)
     ferr_clear(&err);
     if (!cap_id(d, 0, &id) || !load_run(d, id, &r))
         return;
-    snprintf(scope, sizeof(scope), "%" PRId64, id);
-    fd = open(d->api.s->home, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        log_err("temp file for an artifact err='%s'", strerror(errno));
-        dash_error(d, 500, "cannot prepare the download now");
-        goto done;
-    }
-    if (artifact_store_open(d->api.s->home, &as, &err) ||
-        artifact_export_tar(as, scope, d->api.caps[1], fd, &size, &err)) {
+    if (api_artifact_export(d->api.s, id, d->api.caps[1], &fd, &size, &err)) {
         if (err.code == FERR_NOTFOUND || err.code == FERR_INVALID)
             dash_error(d, 404, "no artifact '%s' in run %" PRId64,
                        d->api.caps[1], id);
-        else
-            dash_error(d, 500, "cannot export the artifact: %s", err.msg);
-        goto done;
+        else {
+            log_err("artifact export failed run=%" PRId64 " err='%s'", id,
+                    err.msg);
+            dash_error(d, 500, "cannot export the artifact now");
+        }
+    } else {
+        api_attachment_header(d->api.req, d->api.caps[1]);
+        httpd_respond_fd(d->api.req, 200, "application/x-tar", fd, size);
     }
-    if (lseek(fd, 0, SEEK_SET) != 0) {
-        dash_error(d, 500, "cannot export the artifact now");
-        goto done;
-    }
-    {
-        struct buf disp;
-
-        buf_init(&disp, 1024);
-        html_add(&disp, "attachment; filename=\"");
-        for (const char *p = d->api.caps[1]; *p; p++)
-            if ((unsigned char)*p >= 0x20 && *p != '"' && *p != '\\' &&
-                (unsigned char)*p < 0x7f)
-                html_addf(&disp, "%c", *p);
-        html_add(&disp, ".tar\"");
-        httpd_req_add_header(d->api.req, "Content-Disposition",
-                             buf_cstr(&disp));
-        buf_release(&disp);
-    }
-    httpd_respond_fd(d->api.req, 200, "application/x-tar", fd, size);
-    fd = -1;
-done:
-    if (fd >= 0)
-        close(fd);
-    artifact_store_free(as);
     store_run_release(&r);
 }
 
