@@ -26,29 +26,11 @@
 #include "util/span.h"
 #include "util/xalloc.h"
 
-#define NAME_MAX_LEN   128u  /* instance names (as target.c) */
 #define SETTLE_MS      300u  /* a new container must run this long */
 #define LOG_TAIL_BYTES 2048u /* of its log, in a start failure */
 #define DEFAULT_HOST   "unix:///var/run/docker.sock"
 
 /* ---- small helpers ---- */
-
-static bool plain_name(const char *s)
-{
-    size_t n = strlen(s);
-
-    if (n == 0 || n > NAME_MAX_LEN || s[0] == '.')
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' ||
-              c == '+'))
-            return false;
-    }
-    return true;
-}
 
 static void pause_ms(unsigned ms)
 {
@@ -497,7 +479,7 @@ enum ferr_code ctarget_start(const char *envdir, const struct target_process *p,
     enum ferr_code rc;
 
     memset(out, 0, sizeof(*out));
-    if (!plain_name(name) || !p->release || !p->version)
+    if (!target_plain_name(name) || !p->release || !p->version)
         return ferr_set(err, FERR_INVALID, NULL,
                         "instance '%s' needs a plain name, a release and a "
                         "version",
@@ -630,7 +612,7 @@ bool ctarget_has(const char *envdir, const char *name)
     char *p;
     bool yes;
 
-    if (!plain_name(name))
+    if (!target_plain_name(name))
         return false;
     p = record_path(envdir, name);
     yes = access(p, F_OK) == 0;
@@ -650,7 +632,7 @@ enum ferr_code ctarget_stop(const char *envdir, const char *name,
     struct ferr e;
     enum ferr_code rc;
 
-    if (!plain_name(name))
+    if (!target_plain_name(name))
         return ferr_set(err, FERR_INVALID, NULL,
                         "instance name '%s' is not a plain name", name);
     path = record_path(envdir, name);

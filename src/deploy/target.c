@@ -48,8 +48,7 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Names end up in file names: a plain word, not "." or "..". */
-static bool plain_name(const char *s)
+bool target_plain_name(const char *s)
 {
     size_t n = strlen(s);
 
@@ -195,7 +194,7 @@ enum ferr_code target_install_release(const char *envdir, const char *src,
     DIR *d;
 
     *out = NULL;
-    if (!plain_name(version)) {
+    if (!target_plain_name(version)) {
         rc = ferr_set(err, FERR_INVALID, NULL,
                       "version '%s' is not a plain name (letters, digits, "
                       "'.', '_', '-', '+')",
@@ -458,7 +457,7 @@ static enum ferr_code process_start(const char *envdir,
     memset(out, 0, sizeof(*out));
     memset(&st, 0, sizeof(st));
     buf_init(&rep, 64 * 1024);
-    if (!plain_name(name) || !p->command || !p->release || !p->version) {
+    if (!target_plain_name(name) || !p->command || !p->release || !p->version) {
         rc = ferr_set(err, FERR_INVALID, NULL,
                       "instance '%s' needs a plain name, a command, a "
                       "release and a version",
@@ -602,7 +601,7 @@ enum ferr_code target_stop(const char *envdir, const char *name,
     enum ferr_code rc = FERR_OK;
     int pidfd = -1;
 
-    if (!plain_name(name))
+    if (!target_plain_name(name))
         return ferr_set(err, FERR_INVALID, NULL,
                         "instance name '%s' is not a plain name", name);
     /* container target hook: a container instance is stopped there */

@@ -34,6 +34,10 @@ struct target_process {
     unsigned grace_ms;     /* SIGTERM → SIGKILL; default 10000 */
 };
 
+/** True when @s may name an instance or a version: 1 to 128 of
+ *  [A-Za-z0-9_.+-], not starting with '.' (names end up in file names). */
+bool target_plain_name(const char *s);
+
 /**
  * A free TCP port on 127.0.0.1 in *@out: bind port 0 and read what the
  * kernel chose.  Racy by nature: another program may take it before the
