@@ -26,6 +26,11 @@
 #define BACKOFF_MAX_MS     (5 * 60 * 1000)
 #define BATCH              200
 #define STORE_RETRY_MS     1000
+/* with nothing due, look at the outbox this often anyway (the default of
+ * "recheck"): alerts written by another process (another server on the
+ * same database) come without a wake-up byte */
+#define RECHECK_DEFAULT_S  30
+#define RECHECK_MAX_S      3600
 #define UNKNOWN_CHANNEL_MS BACKOFF_MAX_MS
 
 static const char *const level_names[NOTIFY_LEVELS] = {"info", "warning",
@@ -224,14 +229,24 @@ enum ferr_code notify_config_parse(const char *file, const char *text,
         char q[72];
 
         (void)v;
-        if (strcmp(k, "channels") != 0 && strcmp(k, "routes") != 0) {
+        if (strcmp(k, "channels") != 0 && strcmp(k, "routes") != 0 &&
+            strcmp(k, "recheck") != 0) {
             rc = ferr_set(err, FERR_INVALID, &where,
-                          "unknown key '%s' (channels, routes)",
+                          "unknown key '%s' (channels, routes, recheck)",
                           span_quote(k, strlen(k), q));
             goto done;
         }
     }
+    v = json_object_get(root, "recheck");
+    if (v && (!json_is_integer(v) || json_integer_value(v) < 1 ||
+              json_integer_value(v) > RECHECK_MAX_S)) {
+        rc = ferr_set(err, FERR_INVALID, &where,
+                      "'recheck' must be whole seconds from 1 to %d",
+                      RECHECK_MAX_S);
+        goto done;
+    }
     c = xcalloc(1, sizeof(*c));
+    c->recheck_ms = (v ? (int)json_integer_value(v) : RECHECK_DEFAULT_S) * 1000;
     rc = parse_channels(json_object_get(root, "channels"), c, err);
     if (!rc)
         rc = parse_routes(json_object_get(root, "routes"), c, err);
@@ -546,7 +561,10 @@ enum ferr_code notify_run(struct notify *n, int wake_fd, int stop_fd,
         if (next >= 0) {
             int64_t d = next - wall_ms();
 
-            timeout = d <= 0 ? 0 : d > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : (int)d;
+            timeout = d <= 0 ? 0 : d > n->cfg->recheck_ms ? n->cfg->recheck_ms
+                                                          : (int)d;
+        } else {
+            timeout = n->cfg->recheck_ms;
         }
         rc = wait_for(wake_fd, stop_fd, timeout, &stop, err);
         if (rc || stop)

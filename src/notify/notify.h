@@ -28,6 +28,7 @@ struct notify_config {
     size_t n_chans;
     size_t *routes[NOTIFY_LEVELS];       /* indexes into chans, no repeats */
     size_t n_routes[NOTIFY_LEVELS];
+    int recheck_ms;                      /* idle look at the outbox */
 };
 
 /** The level named @s ("info"...); false when unknown. */
@@ -37,7 +38,7 @@ bool notify_level_parse(const char *s, enum notify_level *out);
  * Parse the configuration text @text (@len bytes) of file @file (used in
  * messages; borrowed, and kept in err->pos.file: it must outlive @err).
  * Shape: {"channels": {NAME: {"type": …, options}}, "routes": {LEVEL:
- * [NAME…]}} (docs/operations.md, "Notifications").
+ * [NAME…]}, "recheck": SECONDS} (docs/operations.md, "Notifications").
  * Ownership: *@out is the caller's (notify_config_free).
  * Errors: FERR_PARSE (not JSON; with line and column), FERR_INVALID
  * (unknown keys, types, levels or channel names; a route to a channel
@@ -87,8 +88,9 @@ enum ferr_code notify_pass(struct notify *n, int64_t *out_next_ms,
 /**
  * Run passes until @wake_fd reaches EOF (the server is gone) or @stop_fd
  * (a signalfd, or -1) is readable: a pass, then poll() on both until the
- * next due send (no timeout when none is pending); each byte on @wake_fd
- * (one per outbox insert) starts a pass.  Store errors are logged and the
+ * next due send, or the configuration's "recheck" (30 s) when none is
+ * due sooner (alerts another process wrote come without a wake-up); each byte on @wake_fd (one per outbox
+ * insert) starts a pass.  Store errors are logged and the
  * pass is tried again a second later.  Returns FERR_OK on EOF or stop;
  * FERR_IO when poll fails.
  */

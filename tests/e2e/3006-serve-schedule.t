@@ -40,7 +40,7 @@ ok "the schedule is listed from the default branch" \
 
 count_sched() { api GET '/api/v1/runs?event=schedule' | /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)["runs"]))'; }
 export -f count_sched
-for i in $(seq 1 200); do [ "$(count_sched)" -ge 1 ] && break; sleep 0.05; done
+for i in $(seq 1 600); do [ "$(count_sched)" -ge 1 ] && break; sleep 0.05; done
 ok "the schedule fired at the minute" bash -c '[ "$(count_sched)" = 1 ]'
 RUN=$(api GET '/api/v1/runs?event=schedule' | jget runs.0.id)
 ok "the scheduled run succeeds with github.event.schedule set" \
@@ -51,7 +51,7 @@ serve_stop
 now=$(date +%s)
 export FERRY_TEST_CLOCK_OFFSET=$(( (58 - now % 60 + 60) % 60 + 300 ))
 serve_start >/dev/null
-for i in $(seq 1 200); do [ "$(count_sched)" -ge 2 ] && break; sleep 0.05; done
+for i in $(seq 1 600); do [ "$(count_sched)" -ge 2 ] && break; sleep 0.05; done
 sleep 0.5
 ok "after 5 missed minutes the schedule fired once" bash -c '[ "$(count_sched)" = 2 ]'
 

@@ -73,7 +73,7 @@ dispatch() { # [BODY] -> run id
 # deployment_of RUN: the id of the run's deployment, once it exists
 deployment_of() {
     local i d
-    for i in $(seq 1 200); do
+    for i in $(seq 1 600); do
         d=$(api GET "/api/v1/deployments?repo=app" |
             /usr/bin/python3 -c 'import json,sys
 for d in json.load(sys.stdin)["deployments"]:
@@ -90,7 +90,7 @@ as() { # TOKEN METHOD PATH [BODY]: status code only
 }
 wait_status() { # ID STATUS
     local i
-    for i in $(seq 1 200); do
+    for i in $(seq 1 600); do
         [ "$(dstatus "$1")" = "$2" ] && return 0
         sleep 0.05
     done
@@ -193,7 +193,7 @@ ok "two tokens with one name count as one reviewer" bash -c '
     api PUT /api/v1/repos/app/environments/twice -d "{\"reviewers\":2}" >/dev/null
     A2=$(api POST /api/v1/tokens -d "{\"role\":\"approver\",\"name\":\"alice\"}" | jget token)
     r=$(api POST /api/v1/repos/app/workflows/cd.yml/dispatches -d "{\"inputs\":{\"env\":\"twice\"}}" | jget runs.0.id)
-    for i in $(seq 1 200); do
+    for i in $(seq 1 600); do
         d=$(api GET "/api/v1/deployments?environment=twice&status=waiting" | jget deployments.0.id)
         [ "$d" != null ] && [ -n "$d" ] && break; sleep 0.05
     done

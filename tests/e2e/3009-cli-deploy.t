@@ -37,7 +37,7 @@ dispatch() { # -> the run's id
 # deployment_of RUN: the id of the run's deployment, once it waits
 deployment_of() {
     local i d
-    for i in $(seq 1 200); do
+    for i in $(seq 1 600); do
         d=$("$FERRY" deployments --json | /usr/bin/python3 -c 'import json,sys
 for d in json.load(sys.stdin)["deployments"]:
     if d["run_id"] == int(sys.argv[1]) and d["status"] == "waiting":

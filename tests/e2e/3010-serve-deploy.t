@@ -25,7 +25,7 @@ setsid "$FERRY" proxy --listen 127.0.0.1:0 \
     >"$T/proxy.out" 2>"$T/proxy.err" &
 PROXY_PID=$!
 _pids+=("$PROXY_PID")
-for i in $(seq 1 200); do
+for i in $(seq 1 600); do
     grep -q 'listening on' "$T/proxy.out" && break
     kill -0 "$PROXY_PID" 2>/dev/null || break
     sleep 0.05
@@ -95,7 +95,7 @@ dispatch() { # VERSION [FAIL_RATE ANALYSIS] -> the run's id
 }
 deployment_of() { # RUN: the id of the run's deployment, once it exists
     local i d
-    for i in $(seq 1 200); do
+    for i in $(seq 1 600); do
         d=$(api GET "/api/v1/deployments?repo=app" |
             /usr/bin/python3 -c 'import json,sys
 for d in json.load(sys.stdin)["deployments"]:
@@ -165,7 +165,7 @@ has_tag() { # TAG DEPLOYMENT
 wait_load() {
     local n0 i
     n0=$(wc -l <"$T/load.codes")
-    for i in $(seq 1 200); do
+    for i in $(seq 1 600); do
         [ "$(wc -l <"$T/load.codes")" -ge $((n0 + $1)) ] && return 0
         sleep 0.05
     done

@@ -6,12 +6,12 @@
 # receiver that was down, no duplicate after a restart, nothing lost to
 # a kill -9, and the server starting the notifier itself (--notify).
 . "$(dirname "$0")/lib.sh"
-plan 26
+plan 27
 
 PY=/usr/bin/python3
 for need in "$PY -c 'import aiosmtpd'" "command -v prometheus-alertmanager"; do
     if ! eval "$need" >/dev/null 2>&1; then
-        for i in $(seq 1 26); do echo "ok $i # skip no $need"; done
+        for i in $(seq 1 27); do echo "ok $i # skip no $need"; done
         exit 0
     fi
 done
@@ -160,7 +160,7 @@ dispatch() {
 }
 deployment_of() { # RUN
     local i d
-    for i in $(seq 1 200); do
+    for i in $(seq 1 600); do
         d=$(api GET "/api/v1/deployments?repo=app" | $PY -c 'import json,sys
 for d in json.load(sys.stdin)["deployments"]:
     if d["run_id"] == int(sys.argv[1]): print(d["id"]); break' "$1")
@@ -206,6 +206,15 @@ run=$(dispatch prod)
 dep=$(deployment_of "$run")
 KEY="app/prod/$dep/rollback.started"
 export KEY dep
+# the step posts rollback.started a moment after the deployment exists;
+# poke (as the server does on each new alert) once it is in the outbox
+has_alert() {
+    api GET /api/v1/alerts | $PY -c '
+import json, sys
+sys.exit(0 if any(a["dedup_key"] == sys.argv[1] for a in json.load(sys.stdin)["alerts"]) else 1)' "$1"
+}
+export -f has_alert
+wait_for has_alert "$KEY" || echo "# no $KEY in the outbox after 30 s"
 poke
 ok "slack: a critical rollback alert as {text}" wait_for got slack \
     "set(b) == {'text'} and '[ferry critical]' in b['text'] and 'rollback.started' in b['text']"
@@ -293,6 +302,28 @@ sys.exit(1 if max(c.values()) > 1 else 0)" "$T/recv/$r.jsonl" || exit 1
 exec 7>&-
 wait "$NOTIFY_PID" 2>/dev/null
 
+# --- no wake-up byte: "recheck" looks at the outbox anyway ---
+$PY -c 'import json, sys
+c = json.load(open(sys.argv[1])); c["recheck"] = 1
+json.dump(c, open(sys.argv[2], "w"))' "$T/notify.json" "$T/recheck.json"
+setsid "$FERRY" __notify --db "$T/home/ferry.db" --config "$T/recheck.json" \
+    <"$T/wake" 2>>"$T/notify.log" &
+NOTIFY_PID=$!
+_pids+=("$NOTIFY_PID")
+exec 7>"$T/wake"
+run5=$(dispatch prod)
+dep5=$(deployment_of "$run5")
+touch "$GATE.$dep5"
+wait_run "$run5" 30 >/dev/null
+# within 10 s of the run's end (the default recheck, 30 s, would not be)
+ok "recheck: an alert that came with no wake-up is delivered" bash -c "
+    for i in \$(seq 1 100); do
+        got pd \"b['event_action'] == 'resolve' and b['dedup_key'] == 'app/prod/$dep5/rollback.started'\" && exit 0
+        sleep 0.1
+    done; exit 1"
+exec 7>&-
+wait "$NOTIFY_PID" 2>/dev/null
+
 # --- the server starts the notifier itself ---
 if "$FERRY" help serve | grep -q -- '--notify'; then
     serve_stop
@@ -310,6 +341,6 @@ sys.exit(1 if max(c.values()) > 1 else 0)' \"\$T/recv/slack.jsonl\""
     ok "GET /api/v1/alerts shows each alert's deliveries" bash -c \
         "api GET /api/v1/alerts | jget alerts.0.deliveries.0.state | grep -qx sent"
 else
-    for i in 1 2 3; do echo "ok $((23 + i)) # skip serve has no --notify yet"; done
+    for i in 1 2 3; do echo "ok $((24 + i)) # skip serve has no --notify yet"; done
 fi
 exit $_failed

@@ -90,7 +90,7 @@ dispatch() { # WORKFLOW INPUTS-JSON -> the run's id
 }
 deployment_of() { # RUN: the id of the run's deployment, once it exists
     local i d
-    for i in $(seq 1 200); do
+    for i in $(seq 1 600); do
         d=$(api GET "/api/v1/deployments?repo=app" |
             /usr/bin/python3 -c 'import json,sys
 for d in json.load(sys.stdin)["deployments"]:

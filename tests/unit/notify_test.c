@@ -67,6 +67,22 @@ static void test_notify_config_parses_channels_and_routes(void **state)
     notify_config_free(c);
 }
 
+static void test_notify_config_recheck(void **state)
+{
+    struct notify_config *c = parse_ok(good);
+
+    (void)state;
+    assert_int_equal(c->recheck_ms, 30000);
+    notify_config_free(c);
+    c = parse_ok("{\"channels\": {}, \"routes\": {}, \"recheck\": 2}");
+    assert_int_equal(c->recheck_ms, 2000);
+    notify_config_free(c);
+    expect_bad("{\"recheck\": 0}", "'recheck' must be whole seconds from 1");
+    expect_bad("{\"recheck\": 3601}", "'recheck' must be whole seconds");
+    expect_bad("{\"recheck\": 1.5}", "'recheck' must be whole seconds");
+    expect_bad("{\"recheck\": \"5\"}", "'recheck' must be whole seconds");
+}
+
 static void test_notify_config_not_json_has_a_position(void **state)
 {
     (void)state;
@@ -373,6 +389,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_notify_config_parses_channels_and_routes),
+        cmocka_unit_test(test_notify_config_recheck),
         cmocka_unit_test(test_notify_config_not_json_has_a_position),
         cmocka_unit_test(test_notify_config_rejects_bad_shapes),
         cmocka_unit_test(test_notify_config_empty_is_fine),
