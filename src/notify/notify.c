@@ -27,8 +27,8 @@
 #define BATCH              200
 #define STORE_RETRY_MS     1000
 /* with nothing due, look at the outbox this often anyway (the default of
- * "recheck"): alerts written by another process (another server on the
- * same database) come without a wake-up byte */
+ * "recheck"): alerts written by another process come without a wake-up
+ * byte, and a wake-up can be lost */
 #define RECHECK_DEFAULT_S  30
 #define RECHECK_MAX_S      3600
 #define UNKNOWN_CHANNEL_MS BACKOFF_MAX_MS
