@@ -80,7 +80,12 @@ struct job {
     char *dir; /* run_dir/key */
     char *workspace;
     char *temp;         /* RUNNER_TEMP */
+    int temp_fd;        /* that directory, as files_fd */
     char *files;        /* runner file commands dir */
+    int files_fd;       /* that directory, opened when made (-1: not yet):
+                         * a job container can replace the path with a
+                         * link, so ferry's own reads and writes there go
+                         * through these descriptors */
     char *tool_cache;   /* RUNNER_TOOL_CACHE */
     char *tracking;     /* FERRY_TRACKING_ID of its processes */
     char *summary_path; /* GITHUB_STEP_SUMMARY of the current step */
@@ -520,12 +525,8 @@ static enum ferr_code reset_files(struct job *j, struct ferr *err)
                                         "report"};
     enum ferr_code rc = FERR_OK;
 
-    for (size_t i = 0; i < 5 && !rc; i++) {
-        char *p = xasprintf("%s/%s", j->files, names[i]);
-
-        rc = workspace_put_file(p, "", 0, err);
-        free(p);
-    }
+    for (size_t i = 0; i < 5 && !rc; i++)
+        rc = workspace_put_at(j->files_fd, j->files, names[i], "", 0, err);
     free(j->summary_path);
     j->summary_path = xasprintf("%s/summary-%d.md", j->files, j->next_step);
     return rc;
@@ -537,7 +538,6 @@ static enum ferr_code reset_files(struct job *j, struct ferr *err)
 static enum ferr_code read_reports(struct job *j, const struct step_exec *st,
                                    struct ferr *err)
 {
-    char *p = xasprintf("%s/report", j->files);
     char *data = NULL;
     size_t len = 0;
     unsigned lineno = 0;
@@ -546,7 +546,8 @@ static enum ferr_code read_reports(struct job *j, const struct step_exec *st,
     struct span rest;
     struct span line;
 
-    rc = workspace_read_file(p, LIM_REPORT_FILE_BYTES, &data, &len, err);
+    rc = workspace_read_at(j->files_fd, j->files, "report",
+                           LIM_REPORT_FILE_BYTES, &data, &len, err);
     if (rc)
         goto done;
     rest = span_of(data, len);
@@ -587,7 +588,6 @@ static enum ferr_code read_reports(struct job *j, const struct step_exec *st,
     }
 done:
     free(data);
-    free(p);
     return rc;
 }
 
@@ -627,7 +627,8 @@ static enum ferr_code read_files(struct job *j, const struct step_exec *st,
     enum ferr_code rc;
 
     p = xasprintf("%s/env", j->files);
-    rc = workspace_read_file(p, LIM_ENV_FILE_BYTES, &data, &len, err);
+    rc = workspace_read_at(j->files_fd, j->files, "env", LIM_ENV_FILE_BYTES,
+                           &data, &len, err);
     if (!rc)
         rc = runfile_parse_env(p, span_of(data, len), collect_pair, j->file_env,
                                err);
@@ -637,7 +638,8 @@ static enum ferr_code read_files(struct job *j, const struct step_exec *st,
     if (rc)
         return rc;
     p = xasprintf("%s/output", j->files);
-    rc = workspace_read_file(p, LIM_ENV_FILE_BYTES, &data, &len, err);
+    rc = workspace_read_at(j->files_fd, j->files, "output", LIM_ENV_FILE_BYTES,
+                           &data, &len, err);
     if (!rc)
         rc = runfile_parse_env(p, span_of(data, len), collect_pair, outputs,
                                err);
@@ -647,7 +649,8 @@ static enum ferr_code read_files(struct job *j, const struct step_exec *st,
     if (rc)
         return rc;
     p = xasprintf("%s/path", j->files);
-    rc = workspace_read_file(p, LIM_ENV_FILE_BYTES, &data, &len, err);
+    rc = workspace_read_at(j->files_fd, j->files, "path", LIM_ENV_FILE_BYTES,
+                           &data, &len, err);
     if (!rc)
         rc = runfile_parse_path(span_of(data, len), collect_path, j->paths);
     free(p);
@@ -658,16 +661,26 @@ static enum ferr_code read_files(struct job *j, const struct step_exec *st,
     if (rc)
         return rc;
     /* the job summary is every step's summary, in order */
-    if (workspace_read_file(j->summary_path, LIM_ENV_FILE_BYTES, &data, &len,
-                            err) == FERR_OK &&
+    if (workspace_read_at(j->files_fd, j->files,
+                          strrchr(j->summary_path, '/') + 1,
+                          LIM_ENV_FILE_BYTES, &data, &len, err) == FERR_OK &&
         len > 0) {
         char *all = xasprintf("%s/summary.md", j->dir);
-        int fd = open(all, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        /* the job directory is a job container's too: never append
+         * through a link it planted */
+        int fd = open(all,
+                      O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW |
+                          O_NONBLOCK,
+                      0644);
 
         if (fd >= 0) {
             if (write(fd, data, len) < 0)
                 log_warn("cannot write job summary path='%s'", all);
             close(fd);
+        } else {
+            output_say(&j->out, st->number,
+                       "warning: the job summary was not written: '%s': %s",
+                       all, strerror(errno));
         }
         free(all);
     }
@@ -950,7 +963,8 @@ static enum ferr_code run_script(struct job *j, struct frame *f, json_t *ctx,
         goto done;
     }
     script = xasprintf("%s/step-%d-%zu%s", j->temp, st->number, f->idx, sh.ext);
-    rc = workspace_put_file(script, buf_cstr(&body), body.len, err);
+    rc = workspace_put_at(j->temp_fd, j->temp, strrchr(script, '/') + 1,
+                          buf_cstr(&body), body.len, err);
     if (rc)
         goto done;
     argv = shell_argv(&sh, script);
@@ -1438,6 +1452,8 @@ struct job *job_new(const struct job_host *host, struct job_spec *spec,
 
     j->host = host;
     j->spec = *spec;
+    j->files_fd = -1;
+    j->temp_fd = -1;
     memset(spec, 0, sizeof(*spec));
     base_event(j, &base, EV_LOG);
     output_init(&j->out, host->loop, host->sink, host->mask, &base);
@@ -1606,6 +1622,16 @@ static void finish_job(struct job *j)
 
 /* Set up directories, contexts and env; errors fail the job before any
  * step runs. */
+/* Open the directory @path (just made; not a link) into *@out_fd. */
+static enum ferr_code open_dir(const char *path, int *out_fd, struct ferr *err)
+{
+    *out_fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (*out_fd < 0)
+        return ferr_set(err, FERR_IO, NULL, "cannot open '%s': %s", path,
+                        strerror(errno));
+    return FERR_OK;
+}
+
 static enum ferr_code prepare(struct job *j, struct ferr *err)
 {
     const struct wf_job *wj = j->spec.wj;
@@ -1655,7 +1681,11 @@ static enum ferr_code prepare(struct job *j, struct ferr *err)
     j->top->steps_ctx = json_object();
     rc = workspace_mkdirs(j->temp, err);
     if (!rc)
+        rc = open_dir(j->temp, &j->temp_fd, err);
+    if (!rc)
         rc = workspace_mkdirs(j->files, err);
+    if (!rc)
+        rc = open_dir(j->files, &j->files_fd, err);
     if (!rc)
         rc = workspace_mkdirs(j->tool_cache, err);
     if (rc)
@@ -1862,6 +1892,10 @@ void job_free(struct job *j)
     free(j->workspace);
     free(j->temp);
     free(j->files);
+    if (j->files_fd >= 0)
+        close(j->files_fd);
+    if (j->temp_fd >= 0)
+        close(j->temp_fd);
     free(j->tool_cache);
     free(j->tracking);
     free(j->summary_path);

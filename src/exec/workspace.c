@@ -612,25 +612,30 @@ enum ferr_code workspace_check_relpath(const char *path, struct ferr *err)
     return FERR_OK;
 }
 
-enum ferr_code workspace_read_file(const char *path, size_t max, char **out,
-                                   size_t *out_len, struct ferr *err)
+/* Read @fd (closed here) to its end, up to @max bytes; @shown names it
+ * in messages.  With @plain, only a regular file is read. */
+static enum ferr_code read_fd(int fd, const char *shown, size_t max, bool plain,
+                             char **out, size_t *out_len, struct ferr *err)
 {
     struct buf b;
     struct stat st;
     enum ferr_code rc = FERR_OK;
-    int fd;
 
-    *out = NULL;
-    *out_len = 0;
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return ferr_set(err, errno == ENOENT ? FERR_NOTFOUND : FERR_IO,
-                        NULL, "cannot open '%s': %s", path, strerror(errno));
     buf_init(&b, max);
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0 &&
+    if (fstat(fd, &st) < 0) {
+        rc = ferr_set(err, FERR_IO, NULL, "cannot read '%s': %s", shown,
+                      strerror(errno));
+        goto done;
+    }
+    if (plain && !S_ISREG(st.st_mode)) {
+        rc = ferr_set(err, FERR_INVALID, NULL, "'%s' is not a regular file",
+                      shown);
+        goto done;
+    }
+    if (S_ISREG(st.st_mode) && st.st_size >= 0 &&
         (uint64_t)st.st_size > max) {
         rc = ferr_set(err, FERR_LIMIT, NULL,
-                      "'%s' is larger than %zu bytes", path, max);
+                      "'%s' is larger than %zu bytes", shown, max);
         goto done;
     }
     for (;;) {
@@ -640,7 +645,7 @@ enum ferr_code workspace_read_file(const char *path, size_t max, char **out,
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            rc = ferr_set(err, FERR_IO, NULL, "cannot read '%s': %s", path,
+            rc = ferr_set(err, FERR_IO, NULL, "cannot read '%s': %s", shown,
                           strerror(errno));
             goto done;
         }
@@ -648,7 +653,7 @@ enum ferr_code workspace_read_file(const char *path, size_t max, char **out,
             break;
         if (buf_add(&b, chunk, (size_t)n)) {
             rc = ferr_set(err, FERR_LIMIT, NULL,
-                          "'%s' is larger than %zu bytes", path, max);
+                          "'%s' is larger than %zu bytes", shown, max);
             goto done;
         }
     }
@@ -656,6 +661,50 @@ enum ferr_code workspace_read_file(const char *path, size_t max, char **out,
 done:
     buf_release(&b);
     close(fd);
+    return rc;
+}
+
+enum ferr_code workspace_read_file(const char *path, size_t max, char **out,
+                                   size_t *out_len, struct ferr *err)
+{
+    int fd;
+
+    *out = NULL;
+    *out_len = 0;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return ferr_set(err, errno == ENOENT ? FERR_NOTFOUND : FERR_IO,
+                        NULL, "cannot open '%s': %s", path, strerror(errno));
+    return read_fd(fd, path, max, false, out, out_len, err);
+}
+
+enum ferr_code workspace_read_at(int dirfd, const char *dir, const char *name,
+                                 size_t max, char **out, size_t *out_len,
+                                 struct ferr *err)
+{
+    char *shown = xasprintf("%s/%s", dir, name);
+    enum ferr_code rc;
+    int fd;
+
+    *out = NULL;
+    *out_len = 0;
+    /* O_NONBLOCK: a FIFO must not hang the open (it is refused after) */
+    fd = openat(dirfd, name,
+                O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) {
+        rc = ferr_set(err,
+                      errno == ENOENT ? FERR_NOTFOUND
+                      : errno == ELOOP ? FERR_INVALID
+                                       : FERR_IO,
+                      NULL,
+                      errno == ELOOP ? "'%s' is a symbolic link"
+                                     : "cannot open '%s': %s",
+                      shown, strerror(errno));
+        free(shown);
+        return rc;
+    }
+    rc = read_fd(fd, shown, max, true, out, out_len, err);
+    free(shown);
     return rc;
 }
 
@@ -694,6 +743,27 @@ enum ferr_code workspace_put_file(const char *path, const void *p, size_t len,
     if (close(fd) < 0 && !rc)
         rc = ferr_set(err, FERR_IO, NULL, "cannot write '%s': %s", path,
                       strerror(errno));
+    return rc;
+}
+
+enum ferr_code workspace_put_at(int dirfd, const char *dir, const char *name,
+                                const void *p, size_t len, struct ferr *err)
+{
+    int fd = openat(dirfd, name,
+                    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW |
+                        O_NONBLOCK,
+                    0644);
+    enum ferr_code rc = FERR_OK;
+
+    if (fd < 0)
+        return ferr_set(err, FERR_IO, NULL, "cannot create '%s/%s': %s", dir,
+                        name, strerror(errno));
+    if (!write_all(fd, p, len))
+        rc = ferr_set(err, FERR_IO, NULL, "cannot write '%s/%s': %s", dir,
+                      name, strerror(errno));
+    if (close(fd) < 0 && !rc)
+        rc = ferr_set(err, FERR_IO, NULL, "cannot write '%s/%s': %s", dir,
+                      name, strerror(errno));
     return rc;
 }
 

@@ -51,6 +51,25 @@ enum ferr_code workspace_read_file(const char *path, size_t max, char **out,
                                    size_t *out_len, struct ferr *err)
     FERR_MUST_CHECK;
 
+/** Read the file @name (one path component) in the directory @dirfd, as
+ *  workspace_read_file, for files that something untrusted may have
+ *  replaced (the runner files a step or a job container writes): a
+ *  symbolic link at @name is refused, not followed, and anything but a
+ *  regular file (a FIFO, a device) is refused without blocking.  @dir
+ *  names the directory in messages.  Errors: FERR_NOTFOUND, FERR_IO,
+ *  FERR_LIMIT, FERR_INVALID (a link, not a regular file); then *out is
+ *  NULL and *out_len 0. */
+enum ferr_code workspace_read_at(int dirfd, const char *dir, const char *name,
+                                 size_t max, char **out, size_t *out_len,
+                                 struct ferr *err) FERR_MUST_CHECK;
+
+/** workspace_put_file for the file @name in the directory @dirfd (@dir
+ *  names it in messages): a link at @name is refused, and a FIFO there
+ *  never blocks the open. */
+enum ferr_code workspace_put_at(int dirfd, const char *dir, const char *name,
+                                const void *p, size_t len, struct ferr *err)
+    FERR_MUST_CHECK;
+
 /** Create or truncate @path (mode 0644 when new) and write @len bytes:
  *  no fsync, no rename — for scratch files that die with their job
  *  (scripts, runner files).  A symlink at @path is refused, never

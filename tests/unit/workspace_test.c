@@ -595,6 +595,94 @@ static void test_workspace_put_file_truncates_but_never_follows(void **state)
     cleanup(t);
 }
 
+static void test_workspace_read_at_refuses_links_and_fifos(void **state)
+{
+    char *t = tmp_root();
+    char *dir = pathf("%s/files", t);
+    char *p = pathf("%s/files/output", t);
+    char *target = pathf("%s/secret", t);
+    char *data = NULL;
+    size_t len = 99;
+    struct ferr err;
+    int fd;
+
+    (void)state;
+    ferr_clear(&err);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    fd = open(dir, O_RDONLY | O_DIRECTORY);
+    assert_true(fd >= 0);
+    /* a regular file reads */
+    assert_int_equal(workspace_put_at(fd, dir, "output", "a=1\n", 4, &err),
+                     FERR_OK);
+    assert_int_equal(
+        workspace_read_at(fd, dir, "output", 100, &data, &len, &err), FERR_OK);
+    assert_int_equal(len, 4);
+    assert_string_equal(data, "a=1\n");
+    free(data);
+    /* over the limit */
+    assert_int_equal(workspace_read_at(fd, dir, "output", 3, &data, &len, &err),
+                     FERR_LIMIT);
+    assert_null(data);
+    /* a link is refused, by name, and its target is left alone */
+    assert_int_equal(workspace_put_file(target, "secret", 6, &err), FERR_OK);
+    assert_int_equal(unlink(p), 0);
+    assert_int_equal(symlink(target, p), 0);
+    ferr_clear(&err);
+    assert_int_equal(
+        workspace_read_at(fd, dir, "output", 100, &data, &len, &err),
+        FERR_INVALID);
+    assert_null(data);
+    assert_int_equal(len, 0);
+    assert_non_null(strstr(err.msg, "files/output' is a symbolic link"));
+    assert_int_equal(workspace_put_at(fd, dir, "output", "", 0, &err),
+                     FERR_IO);
+    data = slurp(target);
+    assert_string_equal(data, "secret");
+    free(data);
+    /* a FIFO neither blocks the open nor reads */
+    assert_int_equal(unlink(p), 0);
+    assert_int_equal(mkfifo(p, 0644), 0);
+    ferr_clear(&err);
+    assert_int_equal(
+        workspace_read_at(fd, dir, "output", 100, &data, &len, &err),
+        FERR_INVALID);
+    assert_non_null(strstr(err.msg, "is not a regular file"));
+    /* missing */
+    assert_int_equal(unlink(p), 0);
+    assert_int_equal(
+        workspace_read_at(fd, dir, "output", 100, &data, &len, &err),
+        FERR_NOTFOUND);
+    /* the directory swapped for a link: the descriptor still names the
+     * directory it opened, never the link's target */
+    assert_int_equal(workspace_put_at(fd, dir, "output", "x", 1, &err),
+                     FERR_OK);
+    {
+        char *moved = pathf("%s/files.old", t);
+        char *other = pathf("%s/other", t);
+
+        assert_int_equal(rename(dir, moved), 0);
+        assert_int_equal(mkdir(other, 0755), 0);
+        assert_int_equal(symlink(other, dir), 0);
+        assert_int_equal(workspace_put_at(fd, dir, "env", "", 0, &err),
+                         FERR_OK);
+        free(data);
+        data = pathf("%s/env", other);
+        assert_int_equal(access(data, F_OK), -1);
+        free(data);
+        data = pathf("%s/env", moved);
+        assert_int_equal(access(data, F_OK), 0);
+        free(data);
+        data = NULL;
+        free(moved);
+        free(other);
+    }
+    close(fd);
+    free(target);
+    free(p);
+    free(dir);
+    cleanup(t);
+}
+
 static void test_workspace_mkdirs_existing_and_file(void **state)
 {
     char *t = tmp_root();
@@ -636,6 +724,7 @@ int main(void)
         cmocka_unit_test(test_workspace_read_file_nonregular_limit),
         cmocka_unit_test(test_workspace_write_file_replaces_atomically),
         cmocka_unit_test(test_workspace_put_file_truncates_but_never_follows),
+        cmocka_unit_test(test_workspace_read_at_refuses_links_and_fifos),
         cmocka_unit_test(test_workspace_mkdirs_existing_and_file),
     };
 
