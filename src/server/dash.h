@@ -1,9 +1,10 @@
 /* dash (internal to src/server): what the web dashboard's page files
  * share.  dash.c routes every path outside the API, logs people in (a
- * token exchanged for a session cookie), checks CSRF on every POST and
- * serves the runs, run (job graph) and live-log pages; dashcd.c serves
- * approvals, environments, deployments, incidents, the DORA page and the
- * coverage/test trends.  HTML comes from src/web/ (pure rendering). */
+ * token exchanged for a session cookie) and checks CSRF on every POST;
+ * dashruns.c serves the runs, run (job graph) and live-log pages;
+ * dashcd.c serves approvals, environments, deployments, incidents, the
+ * DORA page and the coverage/test trends.  HTML comes from src/web/
+ * (pure rendering). */
 #ifndef FERRY_SERVER_DASH_H
 #define FERRY_SERVER_DASH_H
 
@@ -52,6 +53,24 @@ const char *dash_form(struct dash_ctx *d, const char *name);
 /** True when the session's role is at least @need; otherwise answers a
  *  403 page naming the role and returns false. */
 bool dash_role(struct dash_ctx *d, enum store_role need);
+
+/* ---------- dashruns.c ---------- */
+/** GET / and /runs?repo=&branch=&status=&conclusion=&cursor=: the runs,
+ *  newest first, with filters. */
+void dashruns_list(struct dash_ctx *d);
+/** GET /runs/:id?attempt=N: the run, its job graph, jobs and steps,
+ *  reports and artifacts. */
+void dashruns_run(struct dash_ctx *d);
+/** POST /runs/:id/cancel: cancel the run, then back to it. */
+void dashruns_cancel(struct dash_ctx *d);
+/** GET /runs/:id/logs?job=: the run's log, per job and step, groups
+ *  folded. */
+void dashruns_logs(struct dash_ctx *d);
+/** GET /runs/:id/events: the run's live log lines as Server-Sent Events
+ *  (what /static/app.js follows). */
+void dashruns_events(struct dash_ctx *d);
+/** GET /runs/:id/artifacts/:name: the artifact as a tar file. */
+void dashruns_artifact(struct dash_ctx *d);
 
 /* ---------- dashcd.c ---------- */
 /** GET /approvals: deployments waiting for a review, with approve and
