@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,6 +43,10 @@
 #define HC_NS_MAX       (24LL * 3600 * 1000 * NS_PER_MS) /* a day */
 #define HC_RETRIES_MAX  1000
 #define LOG_TAIL_BYTES  (128u * 1024u) /* of a failed service's log */
+#define CREATE_HOLD_S   30   /* a cancel waits this long for a create */
+#define SETTLE_PASSES   3    /* after a set-up killed mid-create, look */
+#define SETTLE_MS       1000 /* again this often, this many times */
+#define PIDFILE_MAX     32   /* "12345\n" and then some */
 
 /* The wrapper every step runs under in the container: record our pid
  * (the exec is a session leader, so it is also our process group), say
@@ -54,7 +60,7 @@ static int usage(void)
 {
     fprintf(stderr, "ferry __cexec: internal; usage: --setup | --exec ID "
                     "--pidfile F [--workdir D] -- CMD... | --teardown --run "
-                    "R --job K --owner O [--network N] | --reap\n");
+                    "R --job K --owner O [--network N] [--settle] | --reap\n");
     return 2;
 }
 
@@ -86,23 +92,49 @@ static void pause_ms(int ms)
         poll(NULL, 0, ms);
 }
 
-/* Everything on stdin (the plan or the step's env), at most @max. */
+/* Everything on stdin (the plan or the step's env), at most @b's max.
+ * Both hold secrets: the buffer is sized once from the memfd, so no
+ * copy is left behind by a realloc, and the chunk is zeroed; the caller
+ * zeroes @b. */
 static int read_stdin(struct buf *b)
 {
     char chunk[65536];
+    struct stat st;
+    int status;
 
+    if (fstat(0, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+        (uint64_t)st.st_size < b->max && buf_grow(b, (size_t)st.st_size))
+        return -1;
     for (;;) {
         ssize_t n = read(0, chunk, sizeof(chunk));
 
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0)
-            return -1;
-        if (n == 0)
-            return 0;
-        if (buf_add(b, chunk, (size_t)n))
-            return -1;
+        if (n <= 0 || buf_add(b, chunk, (size_t)n)) {
+            status = n == 0 ? 0 : -1;
+            break;
+        }
     }
+    explicit_bzero(chunk, sizeof(chunk));
+    return status;
+}
+
+/* Zero the text of every string of @v (recursively) that nothing else
+ * holds, before it is freed: registry credentials, a step's secrets. */
+static void zero_strings(json_t *v)
+{
+    const char *k;
+    json_t *x;
+    size_t i;
+
+    if (json_is_string(v) && v->refcount == 1)
+        explicit_bzero((char *)json_string_value(v), json_string_length(v));
+    else if (json_is_object(v))
+        json_object_foreach (v, k, x)
+            zero_strings(x);
+    else if (json_is_array(v))
+        json_array_foreach (v, i, x)
+            zero_strings(x);
 }
 
 static void write_all(int fd, const char *p, size_t n)
@@ -194,6 +226,68 @@ static enum ferr_code ensure_image(struct setup *s, const json_t *entry,
     return FERR_OK;
 }
 
+/* A cancel (SIGTERM, or INT/HUP) stops the set-up at once, except while
+ * a create is with the engine: the engine finishes a create whose caller
+ * went away, and the tear-down, which starts when we have exited, would
+ * list the job's objects before it exists.  So a stop that arrives then
+ * is held until the engine has answered (at most CREATE_HOLD_S: then
+ * SIGALRM ends us), and we die of it right after. */
+static volatile sig_atomic_t in_create;
+static volatile sig_atomic_t held_sig;
+
+static void die_of(int sig)
+{
+    static const struct sigaction dfl = {.sa_handler = SIG_DFL};
+
+    sigaction(sig, &dfl, NULL);
+    raise(sig); /* delivered when the handler (if any) returns */
+}
+
+static void on_stop(int sig)
+{
+    static const struct sigaction dfl = {.sa_handler = SIG_DFL};
+
+    if (in_create) {
+        if (!held_sig) {
+            held_sig = sig;
+            sigaction(SIGALRM, &dfl, NULL);
+            alarm(CREATE_HOLD_S);
+        }
+        return;
+    }
+    die_of(sig);
+}
+
+static void catch_stops(void)
+{
+    static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        sigaddset(&sa.sa_mask, sigs[i]);
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        sigaction(sigs[i], &sa, NULL);
+}
+
+static void create_begin(void)
+{
+    in_create = 1;
+}
+
+/* The engine answered: a stop held meanwhile takes effect now. */
+static void create_end(void)
+{
+    in_create = 0;
+    if (held_sig) {
+        alarm(0);
+        die_of(held_sig);
+    }
+}
+
 /* Is the object @o (inspected) an orphan: managed, and its owner gone? */
 static bool orphaned(const json_t *o)
 {
@@ -215,6 +309,7 @@ static enum ferr_code create_network(struct setup *s, struct ferr *err)
     struct ferr e2;
     enum ferr_code rc = FERR_OK;
 
+    create_begin();
     for (int attempt = 0; attempt < 2; attempt++) {
         json_t *ans = NULL;
         json_t *old = NULL;
@@ -238,6 +333,7 @@ static enum ferr_code create_network(struct setup *s, struct ferr *err)
         json_decref(old);
         free(path);
     }
+    create_end();
     json_decref(body);
     if (rc)
         return ferr_set(err, rc, NULL, "cannot create network '%s': %s",
@@ -257,6 +353,7 @@ static enum ferr_code start_container(struct setup *s, const json_t *entry,
     enum ferr_code rc = FERR_OK;
 
     *out_id = NULL;
+    create_begin();
     for (int attempt = 0; attempt < 2; attempt++) {
         json_t *old = NULL;
 
@@ -280,6 +377,7 @@ static enum ferr_code start_container(struct setup *s, const json_t *entry,
         if (docker_container_remove(s->d, name, true, NULL))
             continue; /* the next create says what is wrong */
     }
+    create_end();
     free(path);
     if (rc) {
         json_decref(ans);
@@ -699,6 +797,7 @@ static int cmd_setup(void)
     /* the engine that asked is gone: stop creating things (what exists
      * carries its dead owner, and the next start removes it) */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    catch_stops();
     if (getppid() == 1)
         return 1;
     buf_init(&in, LIM_CEXEC_INPUT);
@@ -707,7 +806,6 @@ static int cmd_setup(void)
         goto done;
     }
     s.plan = json_loadb(in.p ? in.p : "", in.len, 0, &je);
-    explicit_bzero(in.p, in.len);
     s.labels = json_object_get(s.plan, "labels");
     s.network = json_string_value(json_object_get(s.plan, "network"));
     if (!json_is_object(s.plan) || !json_is_object(s.labels) || !s.network ||
@@ -727,25 +825,148 @@ static int cmd_setup(void)
     status = 0;
 done:
     docker_close(s.d);
+    /* the plan holds registry credentials */
+    zero_strings(s.plan);
     json_decref(s.plan);
     json_decref(s.result);
+    if (in.p)
+        explicit_bzero(in.p, in.len);
     buf_release(&in);
     return status;
 }
 
 /* ---------- --teardown ---------- */
 
+/* Remove the objects of @list (an engine list answer) of kind @what;
+ * *@found counts them; false when one could not be removed. */
+static bool remove_all(struct docker *d, const json_t *list, const char *what,
+                       unsigned *found)
+{
+    bool ok = true;
+    size_t i;
+    json_t *o;
+
+    json_array_foreach (list, i, o) {
+        const char *id = json_string_value(json_object_get(o, "Id"));
+        enum ferr_code rc;
+        struct ferr e2;
+
+        if (!id) /* volumes have a Name */
+            id = json_string_value(json_object_get(o, "Name"));
+        if (!id)
+            continue;
+        (*found)++;
+        ferr_clear(&e2);
+        if (strcmp(what, "container") == 0)
+            rc = docker_container_remove(d, id, true, &e2);
+        else if (strcmp(what, "network") == 0)
+            rc = docker_network_remove(d, id, &e2);
+        else
+            rc = docker_volume_remove(d, id, &e2);
+        if (rc && e2.code != FERR_NOTFOUND) {
+            say("error: cannot remove %s '%.12s': %s", what, id, e2.msg);
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+/* The volumes whose labels match all of @labels ("k=v"), as listed. */
+static enum ferr_code list_volumes(struct docker *d, const char *const *labels,
+                                   json_t **out, struct ferr *err)
+{
+    json_t *f = json_pack("{s:[]}", "label");
+    struct buf path;
+    json_t *ans = NULL;
+    char *text;
+    enum ferr_code rc = FERR_OK;
+
+    *out = NULL;
+    for (size_t i = 0; labels[i]; i++)
+        json_array_append_new(json_object_get(f, "label"),
+                              json_string(labels[i]));
+    text = json_dumps(f, JSON_COMPACT);
+    json_decref(f);
+    buf_init(&path, 16384);
+    rc = buf_adds(&path, "/volumes?filters=");
+    for (const char *p = text; !rc && p && *p; p++) {
+        unsigned char ch = (unsigned char)*p;
+
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+            (ch >= '0' && ch <= '9') || strchr("-._~", ch))
+            rc = buf_addch(&path, (char)ch);
+        else
+            rc = buf_addf(&path, "%%%02X", ch);
+    }
+    free(text);
+    if (rc)
+        rc = ferr_set(err, rc, NULL, "the volume filter is too long");
+    if (!rc)
+        rc = docker_call(d, "GET", path.p, NULL, &ans, err);
+    buf_release(&path);
+    if (rc) {
+        json_decref(ans);
+        return rc;
+    }
+    *out = json_incref(json_object_get(ans, "Volumes"));
+    json_decref(ans);
+    if (!*out)
+        *out = json_array(); /* "Volumes": null when there are none */
+    return FERR_OK;
+}
+
+/* One pass: the job's containers (with their anonymous volumes), then
+ * its networks and volumes.  *@found counts what was there; false when
+ * something could not be listed or removed. */
+static bool teardown_pass(struct docker *d, const char *const *labels,
+                          unsigned *found)
+{
+    json_t *list = NULL;
+    struct ferr err;
+    bool ok = true;
+
+    *found = 0;
+    ferr_clear(&err);
+    if (docker_container_list(d, labels, true, &list, &err)) {
+        say("error: cannot list the job's containers: %s", err.msg);
+        return false;
+    }
+    ok = remove_all(d, list, "container", found);
+    json_decref(list);
+    list = NULL;
+    ferr_clear(&err);
+    if (docker_network_list(d, labels, &list, &err)) {
+        say("error: cannot list the job's network: %s", err.msg);
+        return false;
+    }
+    ok = remove_all(d, list, "network", found) && ok;
+    json_decref(list);
+    list = NULL;
+    ferr_clear(&err);
+    if (list_volumes(d, labels, &list, &err)) {
+        say("error: cannot list the job's volumes: %s", err.msg);
+        return false;
+    }
+    ok = remove_all(d, list, "volume", found) && ok;
+    json_decref(list);
+    return ok;
+}
+
+/* Everything that carries the job's labels (managed, owner, run, job)
+ * goes.  With --settle (the set-up was killed, maybe while the engine
+ * was creating something: a create whose caller is gone still
+ * completes, later) it looks again SETTLE_PASSES times, SETTLE_MS
+ * apart. */
 static int cmd_teardown(int argc, char **argv)
 {
     const char *run = NULL, *job = NULL, *owner = NULL;
     char *labels[5] = {NULL};
     struct docker *d = NULL;
-    json_t *list = NULL;
     struct ferr err;
     sigset_t set;
+    bool settle = false;
+    unsigned found = 0;
     int status = 0;
-    size_t i;
-    json_t *o;
 
     /* cleaning up is what a cancel wants: finish it */
     sigemptyset(&set);
@@ -754,13 +975,21 @@ static int cmd_teardown(int argc, char **argv)
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGPIPE);
     sigprocmask(SIG_BLOCK, &set, NULL);
-    for (int a = 2; a + 1 < argc; a += 2) {
+    for (int a = 2; a < argc; a++) {
+        if (strcmp(argv[a], "--settle") == 0) {
+            settle = true;
+            continue;
+        }
+        if (a + 1 >= argc)
+            break;
         if (strcmp(argv[a], "--run") == 0)
-            run = argv[a + 1];
+            run = argv[++a];
         else if (strcmp(argv[a], "--job") == 0)
-            job = argv[a + 1];
+            job = argv[++a];
         else if (strcmp(argv[a], "--owner") == 0)
-            owner = argv[a + 1];
+            owner = argv[++a];
+        else
+            a++; /* --network N: found by its labels like the rest */
     }
     if (!run || !job || !owner)
         return usage();
@@ -769,47 +998,25 @@ static int cmd_teardown(int argc, char **argv)
     labels[2] = xasprintf("%s=%s", DOCKER_LABEL_RUN, run);
     labels[3] = xasprintf("%s=%s", DOCKER_LABEL_JOB, job);
     ferr_clear(&err);
-    if (open_engine(&d, &err) ||
-        docker_container_list(d, (const char *const *)labels, true, &list,
-                              &err)) {
+    if (open_engine(&d, &err)) {
         say("error: cannot remove the job's containers: %s", err.msg);
         status = 1;
         goto done;
     }
-    json_array_foreach (list, i, o) {
-        const char *id = json_string_value(json_object_get(o, "Id"));
-        struct ferr e2;
-
-        ferr_clear(&e2);
-        if (id && docker_container_remove(d, id, true, &e2) &&
-            e2.code != FERR_NOTFOUND) {
-            say("error: cannot remove container '%.12s': %s", id, e2.msg);
-            status = 1;
-        }
-    }
-    json_decref(list);
-    list = NULL;
-    ferr_clear(&err);
-    if (docker_network_list(d, (const char *const *)labels, &list, &err)) {
-        say("error: cannot list the job's network: %s", err.msg);
+    if (!teardown_pass(d, (const char *const *)labels, &found))
         status = 1;
-        goto done;
-    }
-    json_array_foreach (list, i, o) {
-        const char *id = json_string_value(json_object_get(o, "Id"));
-        struct ferr e2;
-
-        ferr_clear(&e2);
-        if (id && docker_network_remove(d, id, &e2) &&
-            e2.code != FERR_NOTFOUND) {
-            say("error: cannot remove network '%.12s': %s", id, e2.msg);
+    for (int i = 0; settle && i < SETTLE_PASSES; i++) {
+        pause_ms(SETTLE_MS);
+        if (!teardown_pass(d, (const char *const *)labels, &found))
             status = 1;
-        }
+        else if (found)
+            say("removed %u object(s) the engine made after the set-up "
+                "was killed",
+                found);
     }
 done:
-    json_decref(list);
     docker_close(d);
-    for (i = 0; i < 4; i++)
+    for (size_t i = 0; i < 4; i++)
         free(labels[i]);
     return status;
 }
@@ -859,17 +1066,47 @@ static void *exec_thread(void *ud)
     return NULL;
 }
 
-/* The step's process group inside the container, from its pid file. */
-static long read_pgid(const char *pidfile)
+/* The directory of @pidfile, opened without following a link (the
+ * container may have replaced it with one: then it is not used), and
+ * in *@out_name the file's name in it; -1 when it cannot be opened. */
+static int open_pid_dir(const char *pidfile, const char **out_name)
 {
-    char text[32];
+    const char *slash = strrchr(pidfile, '/');
+    char *dir;
+    int fd;
+
+    *out_name = slash ? slash + 1 : pidfile;
+    dir = slash ? xstrndup(pidfile, (size_t)(slash - pidfile)) : xstrdup(".");
+    fd =
+        open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    free(dir);
+    return fd;
+}
+
+/* The step's process group inside the container, from its pid file
+ * @name in @dfd.  The file is in the job directory, which the container
+ * writes: a FIFO (open or read would block), a link (to any host file)
+ * or anything but a plain file is not read, and never more than
+ * PIDFILE_MAX bytes. */
+static long read_pgid(int dfd, const char *name)
+{
+    char text[PIDFILE_MAX];
+    struct stat st;
     ssize_t n;
-    int fd = open(pidfile, O_RDONLY | O_CLOEXEC);
+    int fd = dfd < 0 ? -1
+                     : openat(dfd, name,
+                              O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
     uint64_t v;
 
     if (fd < 0)
         return -1;
-    n = read(fd, text, sizeof(text) - 1);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return -1;
+    }
+    do
+        n = read(fd, text, sizeof(text) - 1);
+    while (n < 0 && errno == EINTR);
     close(fd);
     if (n <= 0)
         return -1;
@@ -905,14 +1142,16 @@ static bool wait_done(int fd, int ms)
 
 /* SIGTERM reached us: TERM the step's group in the container, KILL it
  * after the grace, and leave. */
-static int stop_step(const char *cid, const char *pidfile, int done_fd)
+static int stop_step(const char *cid, int pid_dir, const char *pid_name,
+                     int done_fd)
 {
     uint64_t t0 = mono_ms();
     struct docker *d = NULL;
     struct ferr err;
     long pg = -1;
 
-    while ((pg = read_pgid(pidfile)) < 0 && mono_ms() - t0 < PIDFILE_WAIT_MS) {
+    while ((pg = read_pgid(pid_dir, pid_name)) < 0 &&
+           mono_ms() - t0 < PIDFILE_WAIT_MS) {
         if (wait_done(done_fd, 50))
             return 143;
     }
@@ -946,6 +1185,8 @@ static int cmd_exec(int argc, char **argv)
     sigset_t set;
     pthread_t th;
     int sfd = -1, done[2] = {-1, -1};
+    int pid_dir = -1;
+    const char *pid_name = NULL;
     int status = 1;
     int a;
     size_t nenv = 0;
@@ -976,6 +1217,7 @@ static int cmd_exec(int argc, char **argv)
     }
     if (!cid || !pidfile || a >= argc)
         return usage();
+    pid_dir = open_pid_dir(pidfile, &pid_name);
     /* sh -c WRAPPER PIDFILE ARGV... */
     cmd = xcalloc((size_t)(argc - a) + 5, sizeof(*cmd));
     cmd[0] = "sh";
@@ -1027,9 +1269,10 @@ static int cmd_exec(int argc, char **argv)
         while (poll(pf, 2, -1) < 0 && errno == EINTR)
             ;
         if (!(pf[0].revents & POLLIN) && (pf[1].revents & POLLIN)) {
-            status = stop_step(cid, pidfile, done[0]);
+            status = stop_step(cid, pid_dir, pid_name, done[0]);
             /* the exec thread may still be blocked: exit without it */
-            unlink(pidfile);
+            if (pid_dir >= 0)
+                unlinkat(pid_dir, pid_name, 0);
             fflush(stdout);
             _exit(status);
         }
@@ -1049,8 +1292,10 @@ static int cmd_exec(int argc, char **argv)
         status = r.code > 255 ? 255 : r.code;
     }
 done:
-    if (pidfile)
-        unlink(pidfile);
+    if (pid_dir >= 0) {
+        unlinkat(pid_dir, pid_name, 0);
+        close(pid_dir);
+    }
     if (sfd >= 0)
         close(sfd);
     if (done[0] >= 0) {
@@ -1066,10 +1311,21 @@ done:
     return status;
 }
 
+/* jansson's free in this short-lived process: whatever JSON held (the
+ * plan's credentials, the engine's auth header, the lexer's and the
+ * dumper's scratch copies of them) is zeroed on the way out */
+static void zero_free(void *p)
+{
+    if (p)
+        explicit_bzero(p, malloc_usable_size(p));
+    free(p);
+}
+
 int cli_cexec(int argc, char **argv)
 {
     if (argc < 2)
         return usage();
+    json_set_alloc_funcs(malloc, zero_free);
     if (strcmp(argv[1], "--setup") == 0)
         return cmd_setup();
     if (strcmp(argv[1], "--exec") == 0)

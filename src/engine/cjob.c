@@ -50,6 +50,7 @@ struct cjob {
     pid_t setup_pid; /* running set-up, or 0 */
     struct outpipe *setup_io;
     bool setup_started;
+    bool setup_killed; /* by a signal it does not hold for a create */
     bool cancelled;
     void (*setup_done)(void *ud, bool ok);
     void *setup_ud;
@@ -1084,6 +1085,30 @@ done:
     return rc;
 }
 
+/* Zero, before they are freed, the strings under every "credentials"
+ * of @v (the plan, or an evaluated container/services definition) that
+ * nothing else holds (an expression may hand out a context's own). */
+static void zero_secrets_in(json_t *v, bool creds)
+{
+    const char *k;
+    json_t *x;
+    size_t i;
+
+    if (creds && json_is_string(v) && v->refcount == 1)
+        explicit_bzero((char *)json_string_value(v), json_string_length(v));
+    else if (json_is_object(v))
+        json_object_foreach (v, k, x)
+            zero_secrets_in(x, creds || strcmp(k, "credentials") == 0);
+    else if (json_is_array(v))
+        json_array_foreach (v, i, x)
+            zero_secrets_in(x, creds);
+}
+
+static void zero_secrets(json_t *v)
+{
+    zero_secrets_in(v, false);
+}
+
 /* The image runs-on maps to, or NULL: the first label with a mapping
  * (-P); "-self-hosted" keeps the job on the host. */
 static enum ferr_code platform_image(const struct expr_env *e,
@@ -1241,7 +1266,9 @@ done:
     }
     *out = c;
     json_decref(services);
+    zero_secrets(cv);
     json_decref(cv);
+    zero_secrets(sv);
     json_decref(sv);
     free(pimage);
     return rc;
@@ -1251,6 +1278,7 @@ void cjob_free(struct cjob *c)
 {
     if (!c)
         return;
+    zero_secrets(c->plan);
     json_decref(c->plan);
     json_decref(c->result);
     free(c->self);
@@ -1389,6 +1417,10 @@ static void on_setup_exit(void *ud, int status)
     bool ok = false;
 
     c->setup_pid = 0;
+    /* TERM, INT and HUP wait for a create in flight (cli/cexec_cmd.c);
+     * anything else may have cut one short: the tear-down looks again */
+    c->setup_killed = WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM &&
+                      WTERMSIG(status) != SIGINT && WTERMSIG(status) != SIGHUP;
     if (c->setup_io)
         output_pipe_exited(c->setup_io, PIPE_BUDGET);
     c->setup_io = NULL;
@@ -1452,7 +1484,10 @@ void cjob_setup(struct cjob *c, const struct job_host *h, struct output *o,
     explicit_bzero(plan, strlen(plan));
     free(plan);
     c->setup_pid = pid;
-    c->setup_io = output_adopt_pipe(o, fd, pid, -1);
+    /* pgid 0: an abort's SIGKILL to the job's groups spares it, so that
+     * its cancel (cjob_cancel's SIGTERM) can wait for a create in flight;
+     * it never waits for anything else */
+    c->setup_io = output_adopt_pipe(o, fd, 0, -1);
     h->watch_child(h->hud, pid, on_setup_exit, c);
 }
 
@@ -1487,13 +1522,16 @@ static bool start_teardown(struct cjob *c)
     char *argv[] = {c->self,     "__cexec",  "--teardown",
                     "--run",     c->run_id,  "--job",
                     c->job_key,  "--owner",  (char *)docker_owner(),
-                    "--network", c->network, NULL};
+                    "--network", c->network, NULL,
+                    NULL};
     struct ferr err;
     pid_t pid;
     int fd;
 
     ferr_clear(&err);
     c->teardown_tries++;
+    if (c->setup_killed)
+        argv[11] = "--settle";
     if (spawn_cexec(c, argv, NULL, 0, &pid, &fd, &err)) {
         output_say(c->out, -1,
                    "warning: cannot remove the job's containers: "

@@ -76,17 +76,24 @@ void cjob_setup(struct cjob *c, const struct job_host *h, struct output *o,
                 void (*done)(void *ud, bool ok), void *ud);
 
 /** Cancel a set-up in progress (SIGTERM to its process group); no-op
- *  otherwise.  Steps are cancelled by the job, like host steps. */
+ *  otherwise.  The set-up stops at once, except while the engine is
+ *  creating something for it: then right after the engine answered (at
+ *  most 30 s), so that the tear-down finds it.  It is not in the job's
+ *  process groups (an abort's SIGKILL would cut a create short).  Steps
+ *  are cancelled by the job, like host steps. */
 void cjob_cancel(struct cjob *c);
 
 /**
  * Start the tear-down child when a set-up was started and no tear-down
- * ran yet: every container and the network this job created are
- * force-removed (found by their labels, so a set-up cut short is
- * cleaned too).  Returns true when @done(@ud) will be called, once,
- * from the loop; false when there is nothing to do.  The tear-down is
- * not in the job's process groups: a hard abort does not stop it (if
- * something kills it anyway, it is started once more).
+ * ran yet: every container (with its anonymous volumes), network and
+ * volume that carries this job's labels (managed, owner, run, job) is
+ * force-removed, so a set-up cut short is cleaned too; when the set-up
+ * was killed (not cancelled), it looks again for a few seconds, for a
+ * create the engine finished after its caller died.  Returns true when
+ * @done(@ud) will be called, once, from the loop; false when there is
+ * nothing to do.  The tear-down is not in the job's process groups: a
+ * hard abort does not stop it (if something kills it anyway, it is
+ * started once more).
  * Context: loop thread.
  */
 bool cjob_teardown(struct cjob *c, const struct job_host *h, struct output *o,

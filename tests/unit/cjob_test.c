@@ -3,8 +3,10 @@
  * bodies (env, ports, volumes, options, health checks, labels, the
  * job directory's bind mount), and the errors for what ferry refuses.
  * No engine is needed: planning never calls one. */
+#include <malloc.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +18,18 @@
 #include "docker/docker.h"
 #include "engine/cjob.h"
 #include "pipeline/wf.h"
+
+/* jansson's free, spied on while @spying: how many blocks freed still
+ * held the secret */
+static bool spying;
+static unsigned freed_with_secret;
+
+static void spy_free(void *p)
+{
+    if (p && spying && memmem(p, malloc_usable_size(p), "s3cret", 6))
+        freed_with_secret++;
+    free(p);
+}
 
 struct fx {
     struct arena *a;
@@ -504,6 +518,37 @@ static void test_cjob_expressions_and_credentials(void **state)
     assert_null(json_object_get(job_create(f), "credentials"));
 }
 
+static void test_cjob_credentials_are_zeroed_when_freed(void **state)
+{
+    struct fx *f = *state;
+
+    assert_int_equal(plan(f, "on: push\njobs:\n  j:\n    runs-on: x\n"
+                             "    container:\n"
+                             "      image: localhost/a:1\n"
+                             "      credentials:\n"
+                             "        username: me\n"
+                             "        password: ${{ secrets.PW }}\n"
+                             "    services:\n"
+                             "      db:\n"
+                             "        image: localhost/db:1\n"
+                             "        credentials:\n"
+                             "          username: me\n"
+                             "          password: s3cret\n"
+                             "    steps:\n      - run: true\n"),
+                     FERR_OK);
+    spying = true;
+    freed_with_secret = 0;
+    cjob_free(f->c);
+    f->c = NULL;
+    spying = false;
+    assert_int_equal(freed_with_secret, 0);
+    /* what the plan shared with the contexts is theirs: left intact */
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(f->ctx, "secrets"),
+                                          "PW")),
+        "s3cret");
+}
+
 static void test_cjob_empty_image_runs_on_the_host(void **state)
 {
     struct fx *f = *state;
@@ -665,6 +710,7 @@ int main(void)
         T(test_cjob_only_empty_services_run_on_the_host),
         T(test_cjob_bad_service_id),
         T(test_cjob_expressions_and_credentials),
+        T(test_cjob_credentials_are_zeroed_when_freed),
         T(test_cjob_empty_image_runs_on_the_host),
         T(test_cjob_container_of_the_wrong_type),
         T(test_cjob_platform_maps_runs_on),
@@ -675,6 +721,7 @@ int main(void)
 #undef T
     };
 
+    json_set_alloc_funcs(malloc, spy_free);
     cmocka_set_message_output(CM_OUTPUT_TAP);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
