@@ -14,6 +14,7 @@
 #include "cli/client.h"
 #include "deploy/deploy.h"
 #include "deploy/envstate.h"
+#include "pipeline/ferryact.h"
 #include "util/span.h"
 #include "util/xalloc.h"
 
@@ -178,6 +179,13 @@ static int do_deploy(const char *home, const char *self,
     int status;
 
     ferr_clear(&err);
+    /* the names are the table's, the one `ferry lint` checks them by */
+    if (ferryact_check_inputs(ferryact_of_uses("ferry/deploy@v1"), inputs,
+                              &err)) {
+        fprintf(stderr, "ferry deploy: %s\n", err.msg);
+        json_decref(inputs);
+        return 2;
+    }
     if (!json_object_get(inputs, "version") ||
         !*json_string_value(json_object_get(inputs, "version"))) {
         const char *sha = getenv("GITHUB_SHA");

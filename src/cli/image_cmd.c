@@ -4,7 +4,8 @@
  * extra tags given, push every tag when asked, and tell the job what it
  * made (outputs image, id, digest, ref, tags; the step summary; one
  * "image" line in $FERRY_REPORT, which the engine records on the run).
- * It does not log in to registries (credentials go with each push) or
+ * It does not log in to registries (inputs username and password go with
+ * the build's pulls and each push, for the registry of 'name' only) or
  * sign or scan images. */
 #include <errno.h>
 #include <stdbool.h>
@@ -19,6 +20,7 @@
 #include "cli/cli.h"
 #include "docker/docker.h"
 #include "docker/tags.h"
+#include "pipeline/ferryact.h"
 #include "util/buf.h"
 #include "util/span.h"
 #include "util/xalloc.h"
@@ -27,11 +29,6 @@ extern char **environ;
 
 #define MAX_PAIRS 256u          /* lines of build-args or labels */
 #define MAX_INPUT (64u * 1024u) /* one input's text */
-
-static const char *const known_inputs[] = {
-    "context",  "file",     "build-args", "name",   "tags",     "push",
-    "username", "password", "labels",     "target", "no-cache",
-};
 
 struct image_step {
     json_t *in;            /* the inputs given, non-empty, as text */
@@ -51,17 +48,12 @@ static const char *in(const struct image_step *s, const char *name)
     return json_string_value(json_object_get(s->in, name));
 }
 
-static bool known(const char *name)
-{
-    for (size_t i = 0; i < sizeof(known_inputs) / sizeof(known_inputs[0]); i++)
-        if (strcmp(name, known_inputs[i]) == 0)
-            return true;
-    return false;
-}
-
-/* Keep the given inputs with a value; unknown ones are an error. */
+/* Keep the given inputs with a value; an input the table
+ * (pipeline/ferryact.h) does not list is an error, in the words of
+ * `ferry lint`. */
 static enum ferr_code copy_inputs(json_t *raw, json_t **out, struct ferr *err)
 {
+    const struct ferryact *a = ferryact_of_uses("ferry/image@v1");
     json_t *o = json_object();
     const char *k;
     json_t *v;
@@ -70,13 +62,9 @@ static enum ferr_code copy_inputs(json_t *raw, json_t **out, struct ferr *err)
     json_object_foreach (raw, k, v) {
         const char *t = json_string_value(v);
 
-        if (!known(k)) {
+        if (ferryact_check_input(a, k, strlen(k), NULL, err)) {
             json_decref(o);
-            return ferr_set(err, FERR_INVALID, NULL,
-                            "input '%s': unknown input (context, file, "
-                            "build-args, name, tags, push, username, "
-                            "password, labels, target, no-cache)",
-                            k);
+            return FERR_INVALID;
         }
         if (t && strlen(t) > MAX_INPUT) {
             json_decref(o);
@@ -198,8 +186,18 @@ static enum ferr_code extra_tags(struct image_step *s, struct ferr *err)
     return FERR_OK;
 }
 
+/* Zero the password input in @o before the object goes. */
+static void wipe_password(json_t *o)
+{
+    const char *p = json_string_value(json_object_get(o, "password"));
+
+    if (p && json_object_get(o, "password")->refcount == 1)
+        explicit_bzero((char *)p, strlen(p));
+}
+
 static void step_release(struct image_step *s)
 {
+    wipe_password(s->in);
     json_decref(s->in);
     json_decref(s->buildargs);
     json_decref(s->labels);
@@ -277,10 +275,8 @@ static enum ferr_code parse_step(struct image_step *s, json_t *raw,
     if (!in(s, "username") != !in(s, "password"))
         return ferr_set(err, FERR_INVALID, NULL,
                         "inputs 'username' and 'password' go together");
-    if (in(s, "username") && !s->push)
-        return ferr_set(err, FERR_INVALID, NULL,
-                        "inputs 'username' and 'password' are for 'push: "
-                        "true'");
+    /* with or without push: they also serve the build's pulls (a
+     * private base image on the registry of 'name') */
     if (in(s, "build-args"))
         rc = parse_pairs("build-args", in(s, "build-args"), arg_name_ok,
                          s->buildargs, err);
@@ -402,12 +398,31 @@ static bool is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* What to do about a registry that said no. */
+static void auth_hint(const struct image_step *s)
+{
+    const char *reg = s->registry ? s->registry : "docker.io";
+
+    if (in(s, "username"))
+        fprintf(stderr,
+                "ferry image: check inputs 'username' and 'password': "
+                "registry '%s' does not accept them\n",
+                reg);
+    else
+        fprintf(stderr,
+                "ferry image: registry '%s' needs credentials: give inputs "
+                "'username' and 'password' (from secrets, e.g. "
+                "${{ secrets.REGISTRY_PASSWORD }})\n",
+                reg);
+}
+
 static int build_and_push(struct image_step *s)
 {
     struct docker *d = NULL;
     struct docker_build b;
     const char **refs = xcalloc(s->tags.n + 1, sizeof(*refs));
     char *id = NULL, *digest = NULL, *auth = NULL, *ref = NULL;
+    char *config = NULL;
     struct ferr err;
     int status = 1;
 
@@ -454,6 +469,11 @@ static int build_and_push(struct image_step *s)
     b.tags = refs;
     b.target = in(s, "target");
     b.no_cache = s->no_cache;
+    if (in(s, "username")) {
+        config = docker_registry_config(in(s, "username"), in(s, "password"),
+                                        s->registry);
+        b.registry_config = config;
+    }
     if (docker_image_build(d, &b, on_progress, NULL, &id, &err)) {
         const char *why = err.msg;
 
@@ -462,6 +482,8 @@ static int build_and_push(struct image_step *s)
             why += 14;
         fprintf(stderr, "ferry image: the build of %s failed: %s\n", s->name,
                 why);
+        if (docker_auth_refused(err.msg))
+            auth_hint(s);
         goto done;
     }
     printf("built %s (%s)\n", s->name, id);
@@ -473,8 +495,9 @@ static int build_and_push(struct image_step *s)
         status = 0;
         goto done;
     }
-    auth =
-        docker_auth_header(in(s, "username"), in(s, "password"), s->registry);
+    if (in(s, "username"))
+        auth = docker_auth_header(in(s, "username"), in(s, "password"),
+                                  s->registry);
     for (size_t i = 0; i < s->tags.n; i++) {
         char *got = NULL;
 
@@ -484,6 +507,8 @@ static int build_and_push(struct image_step *s)
                               &got, &err)) {
             fprintf(stderr, "ferry image: the push of %s was refused: %s\n",
                     refs[i], err.msg);
+            if (docker_auth_refused(err.msg))
+                auth_hint(s);
             goto done;
         }
         /* only the push knows: the engine's RepoDigests may name the
@@ -519,6 +544,10 @@ done:
         explicit_bzero(auth, strlen(auth));
         free(auth);
     }
+    if (config) {
+        explicit_bzero(config, strlen(config));
+        free(config);
+    }
     return status;
 }
 
@@ -546,10 +575,12 @@ int cli_image(int argc, char **argv)
     raw = cli_inputs_take();
     if (parse_step(&s, raw, &err)) {
         fprintf(stderr, "ferry image: %s\n", err.msg);
+        wipe_password(raw);
         json_decref(raw);
         step_release(&s);
         return 2;
     }
+    wipe_password(raw);
     json_decref(raw);
     if (getenv("GITHUB_WORKSPACE") && *getenv("GITHUB_WORKSPACE") &&
         chdir(getenv("GITHUB_WORKSPACE")) != 0) {

@@ -5,7 +5,6 @@
  * commands on stdout, a Markdown summary in $GITHUB_STEP_SUMMARY, step
  * outputs in $GITHUB_OUTPUT and one JSON line per report in
  * $FERRY_REPORT.  Parsing and arithmetic are report/report.h's. */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "pipeline/ferryact.h"
 #include "report/report.h"
 #include "util/limits.h"
 #include "util/xalloc.h"
@@ -27,35 +27,33 @@ extern char **environ;
 
 /* ---------- inputs ---------- */
 
-/* INPUT_MIN-COVERAGE=70 → {"min-coverage": "70"}; an unknown name is a
- * usage error naming it (as ferry/deploy does).  Returns 0 or 2. */
-static int read_inputs(const char *verb, const char *const *known,
-                       size_t nknown, json_t **out)
+/* INPUT_MIN-COVERAGE=70 → {"min-coverage": "70"}; an input the table
+ * (pipeline/ferryact.h) does not list for @action is a usage error naming
+ * it, in the words `ferry lint` uses.  Returns 0 or 2. */
+static int read_inputs(const char *verb, const char *action, json_t **out)
 {
+    const struct ferryact *a = ferryact_find(action, strlen(action));
     json_t *o = json_object();
+    struct ferr err;
 
     *out = NULL;
+    ferr_clear(&err);
     for (char **e = environ; *e; e++) {
         const char *eq;
         char *name;
-        bool ok = false;
 
         if (strncmp(*e, "INPUT_", 6) != 0)
             continue;
         eq = strchr(*e, '=');
         if (!eq || eq == *e + 6)
             continue;
+        /* named as the workflow spells it, not as the variable does */
         name = xstrndup(*e + 6, (size_t)(eq - *e - 6));
         for (char *p = name; *p; p++)
-            *p = (char)tolower((unsigned char)*p);
-        for (size_t i = 0; i < nknown && !ok; i++)
-            ok = strcmp(name, known[i]) == 0;
-        if (!ok) {
-            fprintf(stderr, "ferry %s: input '%s': unknown input (known:", verb,
-                    name);
-            for (size_t i = 0; i < nknown; i++)
-                fprintf(stderr, "%s %s", i ? "," : "", known[i]);
-            fprintf(stderr, "; see docs/workflows.md)\n");
+            if (*p >= 'A' && *p <= 'Z')
+                *p = (char)(*p - 'A' + 'a');
+        if (ferryact_check_input(a, name, strlen(name), NULL, &err)) {
+            fprintf(stderr, "ferry %s: %s\n", verb, err.msg);
             free(name);
             json_decref(o);
             return 2;
@@ -473,14 +471,6 @@ done:
 
 int cli_report(int argc, char **argv)
 {
-    static const char *const known[] = {
-        "junit",
-        "coverage",
-        "coverage-format",
-        "min-coverage",
-        "fail-on-test-failures",
-        "name",
-    };
     struct out o = {"report", {0}, {0}, false};
     json_t *in = NULL;
     char *junit = NULL, *cov = NULL, *fmt_s = NULL, *min_s = NULL;
@@ -498,8 +488,7 @@ int cli_report(int argc, char **argv)
         return 2;
     }
     (void)argv;
-    status =
-        read_inputs("report", known, sizeof(known) / sizeof(known[0]), &in);
+    status = read_inputs("report", "ferry/report", &in);
     if (status)
         return status;
     junit = input(in, "junit");
@@ -617,9 +606,6 @@ static void print_findings(struct out *o, struct find_ud *sets, size_t nsets,
 
 int cli_gate(int argc, char **argv)
 {
-    static const char *const known[] = {
-        "sarif", "bandit", "severity", "max-findings", "name",
-    };
     struct out o = {"gate", {0}, {0}, false};
     struct find_ud sets[2];
     const char *titles[2] = {"sarif", "bandit"};
@@ -639,7 +625,7 @@ int cli_gate(int argc, char **argv)
         return 2;
     }
     (void)argv;
-    status = read_inputs("gate", known, sizeof(known) / sizeof(known[0]), &in);
+    status = read_inputs("gate", "ferry/gate", &in);
     if (status)
         return status;
     pats[0] = input(in, "sarif");

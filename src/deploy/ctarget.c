@@ -123,6 +123,52 @@ static const char *jstr(json_t *o, const char *key)
     return json_string_value(json_object_get(o, key));
 }
 
+/* ---- credentials (this process only) ---- */
+
+static char *cred_user, *cred_password;
+
+static void wipe(char **p)
+{
+    if (*p) {
+        explicit_bzero(*p, strlen(*p));
+        free(*p);
+        *p = NULL;
+    }
+}
+
+void ctarget_set_credentials(const char *username, const char *password)
+{
+    wipe(&cred_user);
+    wipe(&cred_password);
+    if (username && password) {
+        cred_user = xstrdup(username);
+        cred_password = xstrdup(password);
+    }
+}
+
+/* The X-Registry-Auth of @image's registry, or NULL without
+ * credentials; the caller's, to zero. */
+static char *auth_for(const char *image)
+{
+    char *repo = NULL, *tag = NULL, *digest = NULL, *registry = NULL;
+    struct ferr e;
+    char *auth;
+
+    if (!cred_user)
+        return NULL;
+    ferr_clear(&e);
+    if (tags_parse_ref(image, &repo, &tag, &digest, &registry, &e))
+        registry = NULL;
+    auth =
+        docker_auth_header(cred_user, cred_password,
+                           registry ? registry : "https://index.docker.io/v1/");
+    free(repo);
+    free(tag);
+    free(digest);
+    free(registry);
+    return auth;
+}
+
 /* ---- releases ---- */
 
 enum ferr_code ctarget_check_image(const char *image, struct ferr *err)
@@ -235,6 +281,7 @@ static void on_pull(void *ud, const char *line)
 static enum ferr_code ensure_image(struct docker *d, const char *image,
                                    struct ferr *err)
 {
+    char *auth;
     json_t *img = NULL;
     struct ferr e;
     enum ferr_code rc;
@@ -248,10 +295,22 @@ static enum ferr_code ensure_image(struct docker *d, const char *image,
         return ferr_set(err, rc, NULL, "%s", e.msg);
     printf("  pulling %s\n", image);
     fflush(stdout);
-    rc = docker_image_pull(d, image, NULL, on_pull, NULL, err);
+    auth = auth_for(image);
+    ferr_clear(&e);
+    rc = docker_image_pull(d, image, auth, on_pull, NULL, &e);
+    if (auth) {
+        explicit_bzero(auth, strlen(auth));
+        free(auth);
+    }
+    if (rc && docker_auth_refused(e.msg))
+        return ferr_set(err, rc, NULL, "cannot pull '%s': %s (%s)", image,
+                        e.msg,
+                        cred_user ? "check inputs 'username' and 'password'"
+                                  : "give inputs 'username' and 'password', "
+                                    "e.g. from secrets");
     if (rc)
-        ferr_prefix(err, "cannot pull '%s'", image);
-    return rc;
+        return ferr_set(err, rc, NULL, "cannot pull '%s': %s", image, e.msg);
+    return FERR_OK;
 }
 
 struct tail {

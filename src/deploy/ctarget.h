@@ -42,6 +42,16 @@ struct ctarget_spec {
 };
 
 /**
+ * Credentials for the image pulls of ctarget_start in this process (the
+ * deploy step's inputs 'username' and 'password'), sent to the registry
+ * of the image being pulled.  Copied; never written to a release, a
+ * record or the state (a later rollback in another step pulls only when
+ * the engine lost the image, and then needs them given again).  NULL for
+ * both forgets them, zeroing the copies first.
+ */
+void ctarget_set_credentials(const char *username, const char *password);
+
+/**
  * Check input 'image': a reference with a repository and a tag or a
  * digest ("repo" alone means repo:latest and is accepted too).
  * Errors: FERR_INVALID "input 'image': …".
@@ -78,7 +88,10 @@ bool ctarget_is_release(const char *release);
  * engine's restart count).  A leftover container of the same name from
  * this ENVDIR is removed first.
  * Errors: FERR_NOTFOUND (no engine; an image it cannot pull),
- * FERR_INVALID (a name already running), FERR_EXEC (the container
+ * FERR_INVALID (a name already running; a registry that wants the
+ * credentials of ctarget_set_credentials, or refused them: "cannot pull
+ * 'IMAGE': pull failed: the registry wants credentials … (give inputs
+ * 'username' and 'password')"), FERR_EXEC (the container
  * exited at once: its status and the last lines of its log; it is
  * removed), FERR_IO.
  */

@@ -16,6 +16,7 @@
 #include "deploy/rollback.h"
 #include "deploy/strategy.h"
 #include "deploy/target.h"
+#include "pipeline/ferryact.h"
 #include "util/span.h"
 #include "util/xalloc.h"
 
@@ -48,18 +49,6 @@ struct deploy_spec {
     unsigned timeout_ms;
 };
 
-static const char *const known_inputs[] = {
-    "environment", "version", "target", "command", "path", "instances",
-    "env", "strategy", "batch-size", "steps", "keep-previous", "proxy",
-    "health", "health-status", "health-body", "health-interval",
-    "health-timeout", "health-successes", "health-failures",
-    "health-deadline", "analysis", "prometheus", "analysis-max",
-    "analysis-interval", "analysis-count", "analysis-failure-limit",
-    "analysis-min-requests", "backup", "restore", "post-deploy", "deploy",
-    "verify", "rollback", "release", "grace", "timeout", "url",
-    "image", "container-port", /* container target hook */
-};
-
 static const char *const health_inputs[] = {
     "health", "health-status", "health-body", "health-interval",
     "health-timeout", "health-successes", "health-failures",
@@ -74,7 +63,9 @@ static const char *const process_only[] = {
 static const char *const script_only[] = { "deploy", "verify", "rollback" };
 /* container target hook: its own inputs, and the process inputs it
  * does not take */
-static const char *const container_only[] = { "image", "container-port" };
+static const char *const container_only[] = {
+    "image", "container-port", "username", "password",
+};
 static const char *const not_container[] = { "command", "path" };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -84,12 +75,15 @@ static const char *in(const struct deploy_spec *s, const char *name)
     return json_string_value(json_object_get(s->inputs, name));
 }
 
-static bool known(const char *name, const char *const *list, size_t n)
+/* An input of ferry/deploy: the names are pipeline/ferryact.h's, the
+ * table `ferry lint` checks them by (spelled as there: the inputs come
+ * lower-cased from cli_inputs_take). */
+static bool known_input(const char *name)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(name, list[i]) == 0)
-            return true;
-    return false;
+    const char *t = ferryact_input(ferryact_of_uses("ferry/deploy@v1"), name,
+                                   strlen(name));
+
+    return t && strcmp(t, name) == 0;
 }
 
 const char *deploy_spec_environment(const struct deploy_spec *s)
@@ -120,8 +114,14 @@ void deploy_spec_set_workspace(struct deploy_spec *s, const char *dir)
 
 void deploy_spec_free(struct deploy_spec *s)
 {
+    const char *pw;
+
     if (!s)
         return;
+    /* container target hook: the registry password goes zeroed */
+    pw = in(s, "password");
+    if (pw)
+        explicit_bzero((char *)pw, strlen(pw));
     json_decref(s->inputs);
     json_decref(s->env);
     json_decref(s->health);
@@ -270,7 +270,7 @@ static enum ferr_code copy_inputs(json_t *inputs, json_t **out,
         char num[32];
         const char *t = NULL;
 
-        if (!known(k, known_inputs, NELEM(known_inputs))) {
+        if (!known_input(k)) {
             json_decref(o);
             return ferr_set(err, FERR_INVALID, NULL,
                             "input '%s': unknown input (see docs/deploy.md)",
@@ -331,6 +331,10 @@ static enum ferr_code check_container_inputs(struct deploy_spec *s,
         return ferr_set(err, FERR_INVALID, NULL,
                         "input 'image' is required by target 'container' "
                         "(e.g. 127.0.0.1:5000/team/app@sha256:…)");
+    if (!in(s, "username") != !in(s, "password"))
+        return ferr_set(err, FERR_INVALID, NULL,
+                        "inputs 'username' and 'password' go together (the "
+                        "registry credentials of input 'image')");
     rc = ctarget_check_image(in(s, "image"), err);
     if (!rc)
         rc = count_in(s, "container-port", CTARGET_DEFAULT_PORT, 1, 65535,
@@ -1114,7 +1118,10 @@ enum ferr_code deploy_run(const struct deploy_spec *s, const char *deploy_home,
     r.st.self_exe = self_exe;
     r.st.r = rep;
     r.st.drain_ms = s->grace_ms > DRAIN_MS ? s->grace_ms : DRAIN_MS;
+    if (s->container) /* container target hook: for its pulls */
+        ctarget_set_credentials(in(s, "username"), in(s, "password"));
     rc = s->script ? run_script(&r, out, err) : run_process(&r, out, err);
+    ctarget_set_credentials(NULL, NULL);
 done:
     strategy_set_release(&r.st.old);
     strategy_set_release(&r.st.new);

@@ -737,6 +737,7 @@ struct build_ctx {
     void *ud;
     char *id;          /* aux.ID */
     char short_id[72]; /* "Successfully built X" */
+    bool creds;        /* an X-Registry-Config was given */
 };
 
 static enum ferr_code build_obj(void *ud, json_t *obj, struct ferr *err)
@@ -757,6 +758,15 @@ static enum ferr_code build_obj(void *ud, json_t *obj, struct ferr *err)
             if ((unsigned char)*p < 0x20 || *p == 0x7f)
                 *p = ' ';
         docker__lower_first(msg);
+        if (docker_auth_refused(msg))
+            return ferr_set(err, FERR_INVALID, NULL,
+                            "build failed: %s (it said: %s)",
+                            c->creds ? "the registry refused the credentials "
+                                       "given for an image the build pulls"
+                                     : "the registry wants credentials for "
+                                       "an image the build pulls, and none "
+                                       "were given",
+                            msg);
         return ferr_set(err, FERR_INVALID, NULL, "build failed: %s", msg);
     }
     if (id && !c->id && strncmp(id, "sha256:", 7) == 0)
@@ -867,8 +877,10 @@ enum ferr_code docker_image_build(struct docker *d,
                                   docker_progress_fn cb, void *ud,
                                   char **out_id, struct ferr *err)
 {
-    struct build_ctx c = {.cb = cb, .ud = ud};
+    struct build_ctx c = {.cb = cb, .ud = ud, .creds = !!b->registry_config};
     struct docker__req rq = {.method = "POST", .ctype = "application/x-tar"};
+    const char *headers[2] = {NULL, NULL};
+    char *hdr = NULL;
     struct buf path;
     char *dockerfile = NULL;
     uint64_t len = 0;
@@ -897,6 +909,16 @@ enum ferr_code docker_image_build(struct docker *d,
                                  &len, err);
     if (rc)
         goto done;
+    if (b->registry_config) {
+        if (strpbrk(b->registry_config, "\r\n")) {
+            rc = ferr_set(err, FERR_INVALID, NULL,
+                          "bad registry config: a line break");
+            goto done;
+        }
+        hdr = xasprintf("X-Registry-Config: %s", b->registry_config);
+        headers[0] = hdr;
+        rq.headers = headers;
+    }
     rq.path = path.p;
     rq.body_fd = tarfd;
     rq.body_fd_len = len;
@@ -915,6 +937,9 @@ enum ferr_code docker_image_build(struct docker *d,
                       "the container engine's build gave no image id");
     }
 done:
+    if (hdr)
+        explicit_bzero(hdr, strlen(hdr));
+    free(hdr);
     free(c.id);
     free(dockerfile);
     buf_release(&path);

@@ -1217,11 +1217,26 @@ static char *base64url(const unsigned char *p, size_t n)
     return out;
 }
 
+/* base64url of @o's compact text; the text, which holds the password,
+ * is zeroed before it is freed */
+static char *encode_secret(json_t *o)
+{
+    char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    char *out;
+
+    if (!text)
+        return base64url((const unsigned char *)"{}", 2);
+    out = base64url((const unsigned char *)text, strlen(text));
+    explicit_bzero(text, strlen(text));
+    free(text);
+    return out;
+}
+
 char *docker_auth_header(const char *user, const char *password,
                          const char *server)
 {
     json_t *o = json_object();
-    char *text, *out;
+    char *out;
 
     if (user)
         json_object_set_new(o, "username", json_string(user));
@@ -1229,13 +1244,54 @@ char *docker_auth_header(const char *user, const char *password,
         json_object_set_new(o, "password", json_string(password));
     if (server)
         json_object_set_new(o, "serveraddress", json_string(server));
-    text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    out = encode_secret(o);
     json_decref(o);
-    if (!text)
-        text = xstrdup("{}");
-    out = base64url((const unsigned char *)text, strlen(text));
-    free(text);
     return out;
+}
+
+char *docker_registry_config(const char *user, const char *password,
+                             const char *server)
+{
+    json_t *o = json_object();
+    json_t *cred = json_object();
+    char *out;
+
+    json_object_set_new(cred, "username", json_string(user ? user : ""));
+    json_object_set_new(cred, "password",
+                        json_string(password ? password : ""));
+    if (!server || !*server || strcmp(server, "docker.io") == 0 ||
+        strcmp(server, "index.docker.io") == 0 ||
+        strcmp(server, "https://index.docker.io/v1/") == 0) {
+        json_object_set(o, "https://index.docker.io/v1/", cred);
+        json_object_set(o, "docker.io", cred);
+    } else {
+        json_object_set(o, server, cred);
+    }
+    json_decref(cred);
+    out = encode_secret(o);
+    json_decref(o);
+    return out;
+}
+
+bool docker_auth_refused(const char *msg)
+{
+    static const char *const says[] = {
+        "unauthorized",
+        "authentication required",
+        "access denied",
+        "access to the resource is denied",
+        "403 forbidden",
+        "invalid username/password",
+        "incorrect username or password",
+        "no basic auth credentials",
+    };
+
+    if (!msg)
+        return false;
+    for (size_t i = 0; i < sizeof(says) / sizeof(says[0]); i++)
+        if (strcasestr(msg, says[i]))
+            return true;
+    return false;
 }
 
 /* ---------- owners and orphans ---------- */

@@ -78,7 +78,11 @@ typedef void (*docker_progress_fn)(void *ud, const char *line);
 /**
  * Pull @ref ("127.0.0.1:5000/app:v1", "busybox"), with @auth (the
  * X-Registry-Auth value, base64url JSON; NULL: anonymous).  An error
- * object in the stream fails the call with its message.
+ * object in the stream fails the call with its message; when the
+ * registry said no (docker_auth_refused) it is FERR_INVALID "pull failed:
+ * the registry wants credentials for 'REF' and none were given (it said:
+ * …)", or "… refused the credentials given for 'REF' …" when @auth was
+ * given.
  */
 enum ferr_code docker_image_pull(struct docker *d, const char *ref,
                                  const char *auth, docker_progress_fn cb,
@@ -94,13 +98,19 @@ struct docker_build {
     const char *const *tags; /* full references, NULL-terminated */
     const char *target;      /* multi-stage target or NULL */
     bool no_cache;
+    const char *registry_config; /* X-Registry-Config for the build's
+                                    pulls (docker_registry_config), or
+                                    NULL: anonymous */
 };
 
 /**
- * Build an image with POST /build.  *@out_id gets its image id
- * ("sha256:…", the caller's).  Errors: FERR_INVALID with the build's own
- * error ("RUN false: exit status 1"), FERR_LIMIT when the context is
- * over LIM_BUILD_CONTEXT, FERR_IO.
+ * Build an image with POST /build (X-Registry-Config from
+ * @b->registry_config).  *@out_id gets its image id ("sha256:…", the
+ * caller's).  Errors: FERR_INVALID with the build's own error ("RUN
+ * false: exit status 1"; a pull the registry refused says "build failed:
+ * the registry wants credentials for an image the build pulls, and none
+ * were given (it said: …)" or "… refused the credentials given …"),
+ * FERR_LIMIT when the context is over LIM_BUILD_CONTEXT, FERR_IO.
  */
 enum ferr_code docker_image_build(struct docker *d,
                                   const struct docker_build *b,
@@ -114,9 +124,11 @@ enum ferr_code docker_image_tag(struct docker *d, const char *src,
                                 struct ferr *err) FERR_MUST_CHECK;
 
 /**
- * Push @repo:@tag with @auth (as in pull).  *@out_digest gets the
- * manifest digest the registry stored ("sha256:…", the caller's), read
- * from the stream's aux/status, or NULL when the engine did not say.
+ * Push @repo:@tag with @auth (as in pull; NULL: anonymous, sent as "{}"
+ * since Docker wants the header; a refusal is worded as pull's).
+ * *@out_digest gets the manifest digest the registry stored ("sha256:…",
+ * the caller's), read from the stream's aux/status, or NULL when the
+ * engine did not say.
  */
 enum ferr_code docker_image_push(struct docker *d, const char *repo,
                                  const char *tag, const char *auth,
@@ -130,9 +142,28 @@ enum ferr_code docker_image_remove(struct docker *d, const char *ref,
                                    struct ferr *err) FERR_MUST_CHECK;
 
 /** The X-Registry-Auth value for @user/@password at @server (all may be
- *  NULL: "{}" encoded), the caller's. */
+ *  NULL: "{}" encoded), the caller's: zero it before free, it holds the
+ *  password (explicit_bzero(p, strlen(p))). */
 char *docker_auth_header(const char *user, const char *password,
                          const char *server);
+
+/**
+ * The X-Registry-Config value of a build (POST /build) that may pull
+ * from @server with @user/@password: base64url JSON of {SERVER:
+ * {"username","password"}}.  @server is a registry host
+ * ("127.0.0.1:5000", "ghcr.io"); NULL or "docker.io" means Docker Hub,
+ * keyed both "https://index.docker.io/v1/" (Docker) and "docker.io"
+ * (Podman).  The caller's, to zero before free like docker_auth_header's.
+ */
+char *docker_registry_config(const char *user, const char *password,
+                             const char *server);
+
+/**
+ * Whether the engine's error message @msg (of a pull, push or build) says
+ * that the registry wanted credentials or refused the ones given
+ * ("unauthorized: authentication required", "denied", 401/403).
+ */
+bool docker_auth_refused(const char *msg);
 
 /* ---------- containers ---------- */
 

@@ -314,7 +314,32 @@ enum ferr_code docker_image_remove(struct docker *d, const char *ref,
 struct pull_ctx {
     docker_progress_fn cb;
     void *ud;
+    const char *ref; /* for messages */
+    bool creds;      /* credentials were given */
 };
+
+/* The registry said no: name what it wanted, keep its words. */
+static enum ferr_code auth_failed(const char *verb, const char *ref, bool creds,
+                                  const char *m, struct ferr *err)
+{
+    char said[300];
+    struct span t = span_trim(span_cstr(m));
+
+    snprintf(said, sizeof(said), "%.*s", SPAN_ARGS(t));
+    for (char *p = said; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = ' ';
+    docker__lower_first(said);
+    if (creds)
+        return ferr_set(err, FERR_INVALID, NULL,
+                        "%s failed: the registry refused the credentials "
+                        "given for '%s' (it said: %s)",
+                        verb, ref, said);
+    return ferr_set(err, FERR_INVALID, NULL,
+                    "%s failed: the registry wants credentials for '%s' "
+                    "and none were given (it said: %s)",
+                    verb, ref, said);
+}
 
 static bool says_missing(const char *m)
 {
@@ -327,6 +352,8 @@ static enum ferr_code pull_obj(void *ud, json_t *obj, struct ferr *err)
     struct pull_ctx *c = ud;
     const char *m = docker__stream_error(obj);
 
+    if (m && docker_auth_refused(m))
+        return auth_failed("pull", c->ref, c->creds, m, err);
     if (m)
         return stream_failed(says_missing(m) ? FERR_NOTFOUND : FERR_IO,
                              "pull failed: ", m, err);
@@ -361,7 +388,7 @@ enum ferr_code docker_image_pull(struct docker *d, const char *ref,
                                  const char *auth, docker_progress_fn cb,
                                  void *ud, struct ferr *err)
 {
-    struct pull_ctx c = {cb, ud};
+    struct pull_ctx c = {cb, ud, ref, auth != NULL};
     struct docker__req rq = {.method = "POST"};
     const char *headers[2] = {NULL, NULL};
     char *name = NULL, *hdr = NULL;
@@ -397,6 +424,8 @@ enum ferr_code docker_image_pull(struct docker *d, const char *ref,
     rq.path = path.p;
     rc = docker__streamed(d, &rq, pull_obj, &c, err);
 done:
+    if (hdr)
+        explicit_bzero(hdr, strlen(hdr));
     free(hdr);
     free(name);
     buf_release(&path);
@@ -408,6 +437,8 @@ done:
 struct push_ctx {
     docker_progress_fn cb;
     void *ud;
+    const char *repo, *tag;          /* for messages */
+    bool creds;                      /* credentials were given */
     char digest[8 + DIGEST_HEX + 1]; /* "sha256:…" or "" */
 };
 
@@ -436,6 +467,13 @@ static enum ferr_code push_obj(void *ud, json_t *obj, struct ferr *err)
     const char *m = docker__stream_error(obj);
     const char *status, *at;
 
+    if (m && docker_auth_refused(m)) {
+        char *ref = xasprintf("%s:%s", c->repo, c->tag);
+        enum ferr_code rc = auth_failed("push", ref, c->creds, m, err);
+
+        free(ref);
+        return rc;
+    }
     if (m)
         return stream_failed(FERR_IO, "push failed: ", m, err);
     /* Docker: {"aux":{"Tag","Digest","Size"}}; Podman 4 only says it in
@@ -456,7 +494,7 @@ enum ferr_code docker_image_push(struct docker *d, const char *repo,
                                  docker_progress_fn cb, void *ud,
                                  char **out_digest, struct ferr *err)
 {
-    struct push_ctx c = {cb, ud, ""};
+    struct push_ctx c = {cb, ud, repo, tag, auth != NULL, ""};
     struct docker__req rq = {.method = "POST"};
     const char *headers[2] = {NULL, NULL};
     char *hdr = NULL, *anon = NULL;
@@ -494,6 +532,8 @@ enum ferr_code docker_image_push(struct docker *d, const char *repo,
     if (!rc && c.digest[0])
         *out_digest = xstrdup(c.digest);
 done:
+    if (hdr)
+        explicit_bzero(hdr, strlen(hdr));
     free(hdr);
     free(anon);
     buf_release(&path);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "exec/workspace.h"
+#include "pipeline/ferryact.h"
 #include "util/buf.h"
 #include "util/limits.h"
 #include "util/xalloc.h"
@@ -26,17 +27,10 @@ static bool named(const char *uses, const char *name)
 
 const char *action_ferry_verb(const char *uses)
 {
-    static const char *const verbs[][2] = {
-        {"ferry/deploy", "__deploy"},
-        {"ferry/report", "__report"},
-        {"ferry/gate", "__gate"},
-        {"ferry/image", "__image"},
-    };
+    /* only ferry/NAME@v1: another version is no action ferry has */
+    const struct ferryact *a = ferryact_of_uses(uses);
 
-    for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-        if (named(uses, verbs[i][0]))
-            return verbs[i][1];
-    return NULL;
+    return a ? a->verb : NULL;
 }
 
 enum action_kind action_classify(const char *uses)
@@ -64,7 +58,8 @@ const char *action_unavailable_hint(enum action_kind k)
                "('container: IMAGE', or ferry run -P)";
     return "is not available offline: ferry runs actions/checkout, "
            "upload-artifact, download-artifact and cache itself, "
-           "ferry/deploy, report, gate and image, and local actions; vendor this one into the repository (e.g. "
+           "ferry/deploy, report, gate and image (@v1), and local "
+           "actions; vendor this one into the repository (e.g. "
            "'.github/actions/NAME' with its action.yml) and use "
            "'uses: ./.github/actions/NAME'";
 }

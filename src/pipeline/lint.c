@@ -1,9 +1,10 @@
 /* lint: semantic checks over a loaded workflow.  Every ${{ }} is checked
  * against the contexts and functions GitHub allows at its key; needs are
  * resolved and searched for cycles; cron strings, filter patterns and
- * literal matrices are validated; with LINT_SECURITY, untrusted event data
- * expanded into a script is an error.  It reports and never stops early;
- * it does not evaluate anything or touch the file system. */
+ * literal matrices are validated; the `with:` of ferry's own actions is
+ * checked against pipeline/ferryact.h; with LINT_SECURITY, untrusted
+ * event data expanded into a script is an error.  It reports and never
+ * stops early; it does not evaluate anything or touch the file system. */
 #include "pipeline/lint.h"
 
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 
 #include "pipeline/cron.h"
 #include "pipeline/expr.h"
+#include "pipeline/ferryact.h"
 #include "pipeline/glob.h"
 #include "pipeline/matrix.h"
 #include "util/buf.h"
@@ -891,6 +893,66 @@ static void lint_with(struct lint *L, struct site *s, const struct node *with,
     s->script = NULL;
 }
 
+/* A `with:` value as ferryact_check_rule wants it: its text, JSON null
+ * when an expression decides it, nothing when blank (not given). */
+static json_t *given_value(const struct node *v)
+{
+    struct span t;
+
+    if (!v || has_expr(v) || !is_scalar(v))
+        return json_null();
+    if (node_is_null(v))
+        return NULL;
+    t = span_trim(span_of(v->str, v->len));
+    return t.len ? json_stringn(t.p, t.len) : NULL;
+}
+
+/* ferry's own actions: the action and its version exist, each input is
+ * one it takes and the required ones are given — what the step would
+ * refuse when it runs (action.c, ferry __deploy/__report/__gate/__image),
+ * said before the run starts. */
+static void lint_ferry(struct lint *L, const struct wf_step *st)
+{
+    const struct node *u = st->uses_node;
+    const struct node *with = st->with;
+    const struct ferryact *a = NULL;
+    json_t *given;
+    struct ferr e;
+
+    if (!st->uses || !u || has_expr(u) || !ferryact_is_ferry(st->uses) ||
+        !uses_ok(st->uses))
+        return;
+    ferr_clear(&e);
+    if (ferryact_check_uses(st->uses, &u->pos, &a, &e)) {
+        report_ferr(L, &e);
+        return;
+    }
+    if (with && with->kind != NODE_MAP)
+        return;
+    given = json_object();
+    for (size_t i = 0; with && i < with->n; i++) {
+        const struct node *k = with->keys[i];
+        const char *name = ferryact_input(a, k->str, k->len);
+        json_t *v;
+
+        if (!name) {
+            ferr_clear(&e);
+            if (ferryact_check_input(a, k->str, k->len, &k->pos, &e))
+                report_ferr(L, &e);
+            continue;
+        }
+        v = given_value(with->items[i]);
+        if (v)
+            json_object_set_new(given, name, v);
+    }
+    for (size_t i = 0; i < a->nrules; i++) {
+        ferr_clear(&e);
+        if (ferryact_check_rule(a, i, given, &u->pos, &e))
+            report_ferr(L, &e);
+    }
+    json_decref(given);
+}
+
 static void lint_step(struct lint *L, const struct wf_job *j, size_t i)
 {
     const struct wf_step *st = &j->steps[i];
@@ -907,6 +969,7 @@ static void lint_step(struct lint *L, const struct wf_job *j, size_t i)
                    "'uses' must be 'owner/repo@ref', 'owner/repo/path@ref', "
                    "'./path' or 'docker://image', got '%.*s'",
                    NODE_ARGS(st->uses_node));
+        lint_ferry(L, st);
     }
     s.fn = EXPR_FN_STATUS | EXPR_FN_HASHFILES;
     s.ctx = K_STEP_IF;

@@ -2,7 +2,8 @@
  * found: expressions (syntax, unknown contexts per key as GitHub's
  * context-availability table allows, unknown functions, arity), unknown
  * jobs in needs and cycles (naming the cycle), bad cron, invalid matrix,
- * script injection of untrusted input into run:, and more. */
+ * script injection of untrusted input into run:, the name, version and
+ * `with:` inputs of ferry's own actions (ferry/deploy@v1 ...), and more. */
 #ifndef FERRY_PIPELINE_LINT_H
 #define FERRY_PIPELINE_LINT_H
 

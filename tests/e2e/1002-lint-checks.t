@@ -3,7 +3,7 @@
 # at the exact position of the offending text.
 . "$(dirname "$0")/lib.sh"
 
-plan 23
+plan 28
 
 W="$T/w"
 mkdir -p "$W"
@@ -351,3 +351,83 @@ jobs:
 EOF
 ok "an unknown key alone is a warning: exit 0" \
     lint_is unknown-ok.yml 0 "unknown-ok.yml:5:5: warning: unknown key 'stepz' in job 'build' (did you mean 'steps'?)"
+
+# --- ferry's own actions: the action, its version, its with: inputs ---
+cat >"$W/ferry-bad.yml" <<'EOF'
+on: push
+jobs:
+  ci:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: ferry/report@v1
+        with:
+          coverage: coverage.xml
+          min-covrage: 80
+      - uses: ferry/deploy@v1
+        with:
+          strategy: blue-green
+      - uses: ferry/deplo@v1
+      - uses: ferry/gate@v2
+        with:
+          sarif: x.sarif
+EOF
+ok "an unknown input of ferry/report at its key, with a suggestion" \
+    lint_is ferry-bad.yml 1 \
+    "ferry-bad.yml:9:11: error: unknown input 'min-covrage' for ferry/report (did you mean 'min-coverage'?)"
+ok "ferry/deploy without its required inputs: one error each, at uses" \
+    lint_is ferry-bad.yml 1 \
+    "ferry-bad.yml:10:15: error: missing input 'environment' required by ferry/deploy" \
+    "ferry-bad.yml:10:15: error: missing input 'command' required by ferry/deploy with target 'process' (the default)" \
+    "ferry-bad.yml:10:15: error: missing input 'proxy' required by ferry/deploy with strategy 'blue-green'"
+ok "an unknown ferry action and an unknown version" \
+    lint_is ferry-bad.yml 1 \
+    "ferry-bad.yml:13:15: error: unknown action 'ferry/deplo' (did you mean 'ferry/deploy'?)" \
+    "ferry-bad.yml:14:15: error: 'ferry/gate' has no version 'v2' (use 'ferry/gate@v1')"
+
+cat >"$W/ferry-ok.yml" <<'EOF'
+on: push
+jobs:
+  ci:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: ferry/report@v1
+        with:
+          JUnit: junit.xml
+          Min-Coverage: ${{ vars.MIN || 70 }}
+          COVERAGE: coverage.xml
+      - uses: ferry/gate@v1
+        with:
+          bandit: bandit.json
+          severity: medium
+      - uses: ferry/image@v1
+        with:
+          name: localhost/app
+          push: ${{ github.ref == 'refs/heads/main' }}
+      - uses: ferry/deploy@v1
+        with:
+          environment: ${{ github.ref_name }}
+          target: ${{ vars.TARGET }}
+          deploy: ./deploy.sh
+EOF
+ok "valid inputs in any case, expressions as values: no finding" \
+    no_findings ferry-ok.yml
+
+mkdir -p "$T/r/.github/workflows"
+cat >"$T/r/.github/workflows/ci.yml" <<EOF
+on: push
+jobs:
+  ci:
+    runs-on: ubuntu-latest
+    steps:
+      - run: touch "$T/ran"
+      - uses: ferry/report@v1
+        with:
+          junit: junit.xml
+          fail-on-test-failure: false
+EOF
+run_before() {
+    run_ferry run -C "$T/r" && status_is 2 &&
+        err_has ".github/workflows/ci.yml:10:11: error: unknown input 'fail-on-test-failure' for ferry/report (did you mean 'fail-on-test-failures'?)" &&
+        [ ! -e "$T/ran" ]
+}
+ok "ferry run refuses the workflow before any step runs" run_before

@@ -148,7 +148,7 @@ run_ferry run push -C "$T/bad"
 ok "a failing build fails the step with the instruction's error" bash -c 'status_is 1 && out_matches "the build of '"$NAME"' failed: .*RUN exit 3.*exit status 3" && out_lacks "pushing "'
 
 step GITHUB_REF=refs/heads/main INPUT_NAME="$NAME" INPUT_FOO=bar
-ok "an unknown input exits 2 naming it" bash -c 'status_is 2 && err_has "input '"'foo'"': unknown input"'
+ok "an unknown input exits 2 naming it" bash -c 'status_is 2 && err_has "unknown input '"'foo'"' for ferry/image"'
 step GITHUB_REF=refs/heads/main INPUT_NAME="$NAME:v1"
 ok "a name with a tag exits 2" bash -c 'status_is 2 && err_has "input '"'name'"'"'
 step GITHUB_REF=refs/heads/main INPUT_NAME="$NAME" INPUT_PUSH=maybe

@@ -19,7 +19,7 @@ dep() {
 }
 
 dep INPUT_ENVIRONMENT=s INPUT_COMMAND=x INPUT_STRATGY=rolling
-ok "an unknown input: exit 2 naming it" bash -c 'status_is 2 && err_has "input '"'stratgy'"': unknown input"'
+ok "an unknown input: exit 2 naming it" bash -c 'status_is 2 && err_has "unknown input '"'stratgy'"' for ferry/deploy (did you mean '"'strategy'"'?)"'
 
 dep INPUT_ENVIRONMENT=s INPUT_COMMAND=x INPUT_STRATEGY=bluegreen
 ok "an unknown strategy: exit 2 with the choices" bash -c 'status_is 2 && err_has "input '"'strategy'"': unknown strategy '"'bluegreen'"' (recreate, rolling, blue-green, canary)"'

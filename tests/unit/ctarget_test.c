@@ -390,6 +390,49 @@ static void test_ctarget_inputs_bad_port_and_image(void **state)
     assert_non_null(strstr(err.msg, "(process, container, script)"));
 }
 
+static void test_ctarget_inputs_credentials(void **state)
+{
+    struct ferr err;
+
+    (void)state;
+    assert_int_equal(parse("{\"environment\": \"p\", \"target\": "
+                           "\"container\", \"image\": \"r:5000/a:1\", "
+                           "\"username\": \"u\", \"password\": \"pw\"}",
+                           &err),
+                     FERR_OK);
+    assert_int_equal(parse("{\"environment\": \"p\", \"target\": "
+                           "\"container\", \"image\": \"r:5000/a:1\", "
+                           "\"password\": \"pw\"}",
+                           &err),
+                     FERR_INVALID);
+    assert_non_null(strstr(err.msg, "inputs 'username' and 'password' go "
+                                    "together"));
+    assert_int_equal(parse("{\"environment\": \"p\", \"command\": \"x\", "
+                           "\"username\": \"u\", \"password\": \"pw\"}",
+                           &err),
+                     FERR_INVALID);
+    assert_non_null(strstr(err.msg, "input 'username' applies to target "
+                                    "'container' only"));
+}
+
+static void test_ctarget_credentials_set_and_forget(void **state)
+{
+    (void)state;
+    /* copies: the caller's buffers may go at once; forgetting twice and
+     * replacing are fine (ASan checks the frees) */
+    {
+        char u[] = "user", p[] = "secret";
+
+        ctarget_set_credentials(u, p);
+        memset(p, 0, sizeof(p));
+    }
+    ctarget_set_credentials("other", "pw2");
+    ctarget_set_credentials(NULL, NULL);
+    ctarget_set_credentials(NULL, NULL);
+    ctarget_set_credentials("only-user", NULL); /* both or nothing */
+    ctarget_set_credentials(NULL, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -420,6 +463,8 @@ int main(void)
         cmocka_unit_test(test_ctarget_inputs_reject_command),
         cmocka_unit_test(test_ctarget_inputs_only_for_container),
         cmocka_unit_test(test_ctarget_inputs_bad_port_and_image),
+        cmocka_unit_test(test_ctarget_inputs_credentials),
+        cmocka_unit_test(test_ctarget_credentials_set_and_forget),
     };
 
     cmocka_set_message_output(CM_OUTPUT_TAP);

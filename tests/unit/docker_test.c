@@ -600,6 +600,53 @@ static void test_docker_auth_header_encoding(void **state)
     free(h);
 }
 
+static void test_docker_registry_config_maps_registry(void **state)
+{
+    unsigned char dec[512];
+    char *h;
+
+    (void)state;
+    h = docker_registry_config("bob", "p/+?>", "127.0.0.1:5000");
+    assert_null(strchr(h, '+'));
+    assert_null(strchr(h, '/'));
+    b64url_decode(h, dec);
+    assert_string_equal((char *)dec, "{\"127.0.0.1:5000\":{\"password\":"
+                                     "\"p/+?>\",\"username\":\"bob\"}}");
+    free(h);
+    /* Docker Hub: both spellings of its key */
+    h = docker_registry_config("bob", "pw", NULL);
+    b64url_decode(h, dec);
+    assert_string_equal((char *)dec,
+                        "{\"docker.io\":{\"password\":\"pw\",\"username\":"
+                        "\"bob\"},\"https://index.docker.io/v1/\":{"
+                        "\"password\":\"pw\",\"username\":\"bob\"}}");
+    free(h);
+    h = docker_registry_config("bob", "pw", "docker.io");
+    b64url_decode(h, dec);
+    assert_non_null(strstr((char *)dec, "\"https://index.docker.io/v1/\""));
+    free(h);
+}
+
+static void test_docker_auth_refused_recognises_registries(void **state)
+{
+    (void)state;
+    /* Podman, Docker and distribution's words */
+    assert_true(docker_auth_refused(
+        "initializing source docker://127.0.0.1:5000/p:v1: reading manifest "
+        "v1 in 127.0.0.1:5000/p: unauthorized: authentication required"));
+    assert_true(docker_auth_refused("denied: requested access to the "
+                                    "resource is denied"));
+    assert_true(docker_auth_refused(
+        "Get \"https://r/v2/\": no basic auth credentials"));
+    assert_true(docker_auth_refused("pull access denied for x"));
+    assert_false(docker_auth_refused("manifest unknown: manifest unknown"));
+    assert_false(docker_auth_refused("RUN false: exit status 1"));
+    /* a build step's own failure is not the registry's */
+    assert_false(docker_auth_refused(
+        "building at STEP \"RUN ./x.sh\": /bin/sh: ./x.sh: Permission denied"));
+    assert_false(docker_auth_refused(NULL));
+}
+
 static void test_docker_owner_is_this_process(void **state)
 {
     const char *o = docker_owner();
@@ -1799,6 +1846,8 @@ int main(void)
         cmocka_unit_test(test_docker_ignore_bad_patterns),
         cmocka_unit_test(test_docker_context_tar_honours_dockerignore),
         cmocka_unit_test(test_docker_auth_header_encoding),
+        cmocka_unit_test(test_docker_registry_config_maps_registry),
+        cmocka_unit_test(test_docker_auth_refused_recognises_registries),
         cmocka_unit_test(test_docker_owner_is_this_process),
         cmocka_unit_test(test_docker_owner_dead_and_foreign),
         cmocka_unit_test(test_docker_check_ref),

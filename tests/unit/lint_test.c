@@ -739,6 +739,241 @@ static void test_lint_repeated_big_value_is_bounded(void **state)
     buf_release(&b);
 }
 
+/* ---- ferry's own actions ---- */
+
+#define STEPS HEAD "  j:\n    runs-on: x\n    steps:\n"
+
+static void test_lint_ferry_report_unknown_input_suggests(void **state)
+{
+    struct fx *f = *state;
+
+    assert_string_equal(
+        lint(f,
+             STEPS "      - uses: ferry/report@v1\n"
+                   "        with:\n"
+                   "          coverage: cov.xml\n"
+                   "          min-covrage: 80\n",
+             0),
+        "l.yml:9:11: error: unknown input 'min-covrage' for ferry/report "
+        "(did you mean 'min-coverage'?)\n");
+}
+
+static void test_lint_ferry_unknown_input_lists_valid_ones(void **state)
+{
+    struct fx *f = *state;
+
+    assert_string_equal(
+        lint(f,
+             STEPS "      - uses: ferry/gate@v1\n"
+                   "        with:\n"
+                   "          sarif: x.sarif\n"
+                   "          colour: red\n",
+             0),
+        "l.yml:9:11: error: unknown input 'colour' for ferry/gate (valid "
+        "inputs: sarif, bandit, severity, max-findings, name)\n");
+}
+
+static void test_lint_ferry_long_input_list_points_at_docs(void **state)
+{
+    struct fx *f = *state;
+
+    assert_string_equal(
+        lint(f,
+             STEPS "      - uses: ferry/deploy@v1\n"
+                   "        with:\n"
+                   "          environment: s\n"
+                   "          command: ./app\n"
+                   "          wibble: 1\n",
+             0),
+        "l.yml:10:11: error: unknown input 'wibble' for ferry/deploy (its "
+        "inputs are in docs/deploy.md)\n");
+}
+
+static void test_lint_ferry_inputs_are_case_insensitive(void **state)
+{
+    struct fx *f = *state;
+
+    assert_string_equal(
+        lint(f,
+             STEPS "      - uses: ferry/report@v1\n"
+                   "        with:\n"
+                   "          JUnit: junit.xml\n"
+                   "          Min-Coverage: 80\n"
+                   "          COVERAGE: cov.xml\n",
+             0),
+        "");
+}
+
+static void test_lint_ferry_deploy_required_inputs(void **state)
+{
+    struct fx *f = *state;
+
+    /* no environment; target process (the default) needs command */
+    assert_string_equal(
+        lint(f,
+             STEPS "      - uses: ferry/deploy@v1\n"
+                   "        with:\n"
+                   "          strategy: canary\n",
+             0),
+        "l.yml:6:15: error: missing input 'environment' required by "
+        "ferry/deploy\n"
+        "l.yml:6:15: error: missing input 'command' required by "
+        "ferry/deploy with target 'process' (the default)\n"
+        "l.yml:6:15: error: missing input 'proxy' required by ferry/deploy "
+        "with strategy 'canary'\n");
+    assert_string_equal(
+        lint(f,
+             STEPS "      - uses: ferry/deploy@v1\n"
+                   "        with:\n"
+                   "          environment: s\n"
+                   "          target: script\n",
+             0),
+        "l.yml:6:15: error: missing input 'deploy' required by "
+        "ferry/deploy with target 'script'\n");
+    assert_string_equal(
+        lint(f,
+             STEPS "      - uses: ferry/deploy@v1\n"
+                   "        with:\n"
+                   "          environment: s\n"
+                   "          target: container\n"
+                   "          image: r/app@sha256:00\n"
+                   "          username: u\n",
+             0),
+        "l.yml:6:15: error: missing input 'password' required by "
+        "ferry/deploy with input 'username'\n");
+}
+
+static void test_lint_ferry_no_with_at_all(void **state)
+{
+    struct fx *f = *state;
+
+    assert_string_equal(
+        lint(f, STEPS "      - uses: ferry/image@v1\n", 0),
+        "l.yml:6:15: error: missing input 'name' required by ferry/image\n");
+    assert_string_equal(
+        lint(f, STEPS "      - uses: ferry/report@v1\n", 0),
+        "l.yml:6:15: error: missing input 'junit' or 'coverage' required by "
+        "ferry/report\n");
+}
+
+static void test_lint_ferry_blank_input_is_not_given(void **state)
+{
+    struct fx *f = *state;
+
+    assert_string_equal(
+        lint(f,
+             STEPS "      - uses: ferry/image@v1\n"
+                   "        with:\n"
+                   "          name: ''\n"
+                   "          tags:\n",
+             0),
+        "l.yml:6:15: error: missing input 'name' required by ferry/image\n");
+}
+
+static void test_lint_ferry_expression_values_are_fine(void **state)
+{
+    struct fx *f = *state;
+
+    /* an expression gives the input; one that decides the target leaves
+     * the target's own requirement to the step */
+    assert_string_equal(
+        lint(f,
+             STEPS "      - uses: ferry/deploy@v1\n"
+                   "        with:\n"
+                   "          environment: ${{ github.ref_name }}\n"
+                   "          target: ${{ github.event_name }}\n"
+                   "          strategy: ${{ github.event_name }}\n"
+                   "      - uses: ferry/report@v1\n"
+                   "        with:\n"
+                   "          junit: ${{ github.workspace }}/junit.xml\n"
+                   "          min-coverage: ${{ 70 }}\n"
+                   "          coverage: ${{ github.workspace }}/c.xml\n",
+             0),
+        "");
+    /* the values' expressions are still checked */
+    assert_string_equal(
+        lint(f,
+             STEPS "      - uses: ferry/image@v1\n"
+                   "        with:\n"
+                   "          name: ${{ nope.x }}\n",
+             0),
+        "l.yml:8:21: error: unrecognized named-value 'nope' "
+        "('jobs.<job_id>.steps.with' can use github, env, vars, job, "
+        "steps, runner, secrets, strategy, matrix, needs, inputs)\n");
+}
+
+static void test_lint_ferry_uses_expression_not_checked(void **state)
+{
+    struct fx *f = *state;
+
+    assert_string_equal(
+        lint(f,
+             STEPS "      - uses: ferry/${{ matrix.a }}@v1\n"
+                   "        with:\n"
+                   "          anything: 1\n",
+             0),
+        "l.yml:6:21: error: expressions are not allowed in 'uses'\n");
+}
+
+static void test_lint_ferry_unknown_action_and_version(void **state)
+{
+    struct fx *f = *state;
+
+    assert_string_equal(
+        lint(f,
+             STEPS "      - uses: ferry/deplo@v1\n"
+                   "        with:\n"
+                   "          environment: s\n"
+                   "      - uses: ferry/deploy@v2\n"
+                   "        with:\n"
+                   "          environment: s\n"
+                   "      - uses: ferry/xyz@v1\n"
+                   "      - uses: Ferry/Gate@v1\n",
+             0),
+        "l.yml:6:15: error: unknown action 'ferry/deplo' (did you mean "
+        "'ferry/deploy'?)\n"
+        "l.yml:9:15: error: 'ferry/deploy' has no version 'v2' (use "
+        "'ferry/deploy@v1')\n"
+        "l.yml:12:15: error: unknown action 'ferry/xyz': ferry's own "
+        "actions are ferry/deploy, ferry/report, ferry/gate and "
+        "ferry/image\n"
+        "l.yml:13:15: error: unknown action 'Ferry/Gate' (did you mean "
+        "'ferry/gate'?)\n");
+}
+
+static void test_lint_ferry_valid_steps_are_clean(void **state)
+{
+    struct fx *f = *state;
+
+    assert_string_equal(
+        lint(f,
+             STEPS "      - uses: ferry/deploy@v1\n"
+                   "        with:\n"
+                   "          environment: staging\n"
+                   "          command: ./app\n"
+                   "          strategy: blue-green\n"
+                   "          proxy: ferry:127.0.0.1:9001\n"
+                   "      - uses: ferry/deploy@v1\n"
+                   "        with:\n"
+                   "          environment: x\n"
+                   "          target: script\n"
+                   "          deploy: ./deploy.sh\n"
+                   "      - uses: ferry/gate@v1\n"
+                   "        with:\n"
+                   "          bandit: b.json\n"
+                   "      - uses: ferry/image@v1\n"
+                   "        with:\n"
+                   "          name: localhost/app\n"
+                   "          push: true\n"
+                   "          username: u\n"
+                   "          password: ${{ secrets.P }}\n"
+                   "      - uses: someone/deploy@v1\n"
+                   "        with:\n"
+                   "          whatever: 1\n",
+             0),
+        "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -770,6 +1005,17 @@ int main(void)
         T(test_lint_shared_alias_reported_once),
         T(test_lint_alias_bomb_is_bounded),
         T(test_lint_repeated_big_value_is_bounded),
+        T(test_lint_ferry_report_unknown_input_suggests),
+        T(test_lint_ferry_unknown_input_lists_valid_ones),
+        T(test_lint_ferry_long_input_list_points_at_docs),
+        T(test_lint_ferry_inputs_are_case_insensitive),
+        T(test_lint_ferry_deploy_required_inputs),
+        T(test_lint_ferry_no_with_at_all),
+        T(test_lint_ferry_blank_input_is_not_given),
+        T(test_lint_ferry_expression_values_are_fine),
+        T(test_lint_ferry_uses_expression_not_checked),
+        T(test_lint_ferry_unknown_action_and_version),
+        T(test_lint_ferry_valid_steps_are_clean),
 #undef T
     };
 
