@@ -72,7 +72,14 @@ enum ferr_code store_token_add(struct store *s, const char *sha256_hex,
                                enum store_role role, const char *name,
                                int64_t *out_id, struct ferr *err)
     FERR_MUST_CHECK;
-/** Find a live (not revoked) token by hash; updates last_used_at.
+/** last_used_at is rewritten only once it is older than this (ms). */
+#define STORE_TOKEN_TOUCH_MS 60000
+
+/** Find a live (not revoked) token by hash.  Sets its last_used_at to
+ *  now only when the stored value is older than STORE_TOKEN_TOUCH_MS
+ *  (60 s; 0, never used, is always older), so a request is a read and
+ *  at most one a minute per token writes: last_used_at is accurate to a
+ *  minute.  *@out holds the value after that.
  *  Errors: FERR_NOTFOUND; *@out released. */
 enum ferr_code store_token_find(struct store *s, const char *sha256_hex,
                                 struct store_token *out,
@@ -193,7 +200,8 @@ enum ferr_code store_run_get(struct store *s, int64_t id, struct store_run *out,
 struct store_run_filter {
     const char *repo;       /* name or NULL */
     const char *ref;        /* exact ref, or a branch name (matches
-                               refs/heads/NAME), or NULL */
+                               refs/heads/NAME), or NULL; a full
+                               refs/heads/NAME matches only itself */
     const char *status;     /* or NULL */
     const char *conclusion; /* or NULL */
     const char *event;      /* or NULL */

@@ -245,6 +245,18 @@ static const char *const migrations[] = {
     "CREATE INDEX incidents_by_time ON incidents (opened_at);"
     "CREATE INDEX incidents_by_deployment ON incidents (deployment_id);"
     "CREATE INDEX runs_by_time ON runs (created_at);",
+    /* 5: the runs list, newest first and paged by id, filtered by
+     * branch or conclusion is an index range scan (the branch is the
+     * ref less refs/heads/: RUN_BRANCH below, which the list's WHERE
+     * repeats exactly).  Trailing columns let the other filters be
+     * tested in the index entry, reading no row that they drop; so
+     * does runs_by_repo, now (repo_id, id, conclusion, branch). */
+    "CREATE INDEX runs_by_conclusion ON runs (conclusion, id);"
+    "CREATE INDEX runs_by_branch ON runs ((CASE WHEN ref GLOB 'refs/heads/*'"
+    " THEN substr(ref, 12) ELSE ref END), id, conclusion);"
+    "DROP INDEX runs_by_repo;"
+    "CREATE INDEX runs_by_repo ON runs (repo_id, id, conclusion,"
+    " (CASE WHEN ref GLOB 'refs/heads/*' THEN substr(ref, 12) ELSE ref END));",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -265,6 +277,11 @@ _Static_assert(SCHEMA_VERSION == STORE_SQLITE_SCHEMA_VERSION,
     " r.rerun_jobs, r.created_at, r.started_at, r.finished_at"
 #define RUN_COLS RUN_COLS_A "r.payload" RUN_COLS_B
 #define RUN_FROM " FROM runs r JOIN repos p ON p.id = r.repo_id"
+/* a run's branch: its ref less refs/heads/, as runs_by_branch and
+ * runs_by_repo (schema 5) index it; the expression must stay theirs */
+#define RUN_BRANCH                                                             \
+    "(CASE WHEN r.ref GLOB 'refs/heads/*' THEN substr(r.ref, 12) ELSE r.ref"   \
+    " END)"
 #define JOB_COLS                                                               \
     "id, run_id, attempt, job_key, name, matrix, status, conclusion,"          \
     " reason, outputs, log_path, started_at, finished_at"
@@ -321,7 +338,7 @@ _Static_assert(SCHEMA_VERSION == STORE_SQLITE_SCHEMA_VERSION,
     X(TOKEN_ADD, "INSERT INTO tokens (sha256, name, role, created_at)"         \
                  " VALUES (?1, ?2, ?3, ?4)")                                   \
     X(TOKEN_TOUCH, "UPDATE tokens SET last_used_at = ?2"                       \
-                   " WHERE sha256 = ?1 AND revoked = 0")                       \
+                   " WHERE id = ?1 AND revoked = 0 AND last_used_at < ?3")     \
     X(TOKEN_BY_HASH, "SELECT " TOKEN_COLS " FROM tokens WHERE sha256 = ?1")    \
     X(TOKEN_COUNT, "SELECT count(*) FROM tokens")                              \
     X(TOKEN_LIST, "SELECT " TOKEN_COLS " FROM tokens ORDER BY id")             \
@@ -1136,34 +1153,36 @@ static enum ferr_code sq_token_add(void *db, const char *sha256_hex,
     return rc;
 }
 
+/* A read, and a write only when last_used_at is over STORE_TOKEN_TOUCH_MS
+ * old: an API request or a dashboard page is no write transaction. */
 static enum ferr_code sq_token_find(void *db, const char *sha256_hex,
                                     struct store_token *out, struct ferr *err)
 {
     struct sdb *d = db;
     struct q q;
-    enum ferr_code rc = tx_begin(d, err);
+    enum ferr_code rc = q_begin(d, ST_TOKEN_BY_HASH, &q, err);
+    int64_t now = now_ms();
 
-    if (rc)
-        return rc;
-    rc = q_begin(d, ST_TOKEN_TOUCH, &q, err);
-    if (!rc) {
-        q_text(&q, sha256_hex);
-        q_i64(&q, now_ms());
-        rc = q_exec(&q, "update token", err);
-    }
-    q_end(&q);
-    if (!rc && sqlite3_changes(d->db) == 0)
-        rc = ferr_set(err, FERR_NOTFOUND, NULL, "token not found");
-    if (!rc)
-        rc = q_begin(d, ST_TOKEN_BY_HASH, &q, err);
     if (!rc) {
         q_text(&q, sha256_hex);
         rc = q_one(&q, read_token, out, "read token", err);
-        if (rc == FERR_NOTFOUND)
-            ferr_set(err, rc, NULL, "token not found");
     }
     q_end(&q);
-    rc = tx_end(d, rc, err);
+    if (rc == FERR_NOTFOUND || (!rc && out->revoked))
+        rc = ferr_set(err, FERR_NOTFOUND, NULL, "token not found");
+    if (!rc && now - out->last_used_at > STORE_TOKEN_TOUCH_MS) {
+        /* the guard keeps a concurrent touch from being undone */
+        rc = q_begin(d, ST_TOKEN_TOUCH, &q, err);
+        if (!rc) {
+            q_i64(&q, out->id);
+            q_i64(&q, now);
+            q_i64(&q, now - STORE_TOKEN_TOUCH_MS);
+            rc = q_exec(&q, "update token", err);
+        }
+        q_end(&q);
+        if (!rc && sqlite3_changes(d->db) > 0)
+            out->last_used_at = now;
+    }
     if (rc)
         store_token_release(out);
     return rc;
@@ -1549,7 +1568,9 @@ static enum ferr_code sq_run_get(void *db, int64_t id, struct store_run *out,
 }
 
 /* The SQL of run_list for the filters in @shape: fixed fragments only;
- * every value is a bound parameter. */
+ * every value is a bound parameter.  Each shape with a repository, a
+ * branch, a conclusion or a status reads one index range newest first
+ * (runs_by_repo, _branch, _conclusion, _status: schema 5), no sort. */
 static enum ferr_code list_sql(unsigned shape, struct buf *b)
 {
     enum ferr_code rc =
@@ -1557,8 +1578,11 @@ static enum ferr_code list_sql(unsigned shape, struct buf *b)
 
     if (!rc && (shape & LF_REPO))
         rc = buf_adds(b, " AND p.name = ?");
+    /* the branch key narrows to the index range; the exact test follows
+     * (a full refs/heads/ ref matches only itself) */
     if (!rc && (shape & LF_REF))
-        rc = buf_adds(b, " AND (r.ref = ? OR r.ref = 'refs/heads/' || ?)");
+        rc = buf_adds(b, " AND " RUN_BRANCH " = ?"
+                         " AND (r.ref = ? OR r.ref = 'refs/heads/' || ?)");
     if (!rc && (shape & LF_STATUS))
         rc = buf_adds(b, " AND r.status = ?");
     if (!rc && (shape & LF_CONCLUSION))
@@ -1574,16 +1598,32 @@ static enum ferr_code list_sql(unsigned shape, struct buf *b)
     return rc;
 }
 
+static unsigned list_shape(const struct store_run_filter *f)
+{
+    return (f->repo ? LF_REPO : 0) | (f->ref ? LF_REF : 0) |
+           (f->status ? LF_STATUS : 0) | (f->conclusion ? LF_CONCLUSION : 0) |
+           (f->event ? LF_EVENT : 0) | (f->workflow ? LF_WORKFLOW : 0) |
+           (f->before_id > 0 ? LF_BEFORE : 0);
+}
+
+char *store_sqlite_run_list_sql(const struct store_run_filter *f)
+{
+    struct buf b;
+
+    buf_init(&b, 4096);
+    if (list_sql(list_shape(f), &b)) {
+        buf_release(&b);
+        return NULL;
+    }
+    return buf_take(&b, NULL);
+}
+
 static enum ferr_code sq_run_list(void *db, const struct store_run_filter *f,
                                   struct store_run **out, size_t *out_n,
                                   bool *out_more, struct ferr *err)
 {
     struct sdb *d = db;
-    unsigned shape =
-        (f->repo ? LF_REPO : 0) | (f->ref ? LF_REF : 0) |
-        (f->status ? LF_STATUS : 0) | (f->conclusion ? LF_CONCLUSION : 0) |
-        (f->event ? LF_EVENT : 0) | (f->workflow ? LF_WORKFLOW : 0) |
-        (f->before_id > 0 ? LF_BEFORE : 0);
+    unsigned shape = list_shape(f);
     enum ferr_code rc = FERR_OK;
     struct q q;
     struct buf sql;
@@ -1599,6 +1639,9 @@ static enum ferr_code sq_run_list(void *db, const struct store_run_filter *f,
     if (f->repo)
         q_text(&q, f->repo);
     if (f->ref) {
+        /* RUN_BRANCH of the filter itself */
+        q_text(&q,
+               strncmp(f->ref, "refs/heads/", 11) == 0 ? f->ref + 11 : f->ref);
         q_text(&q, f->ref);
         q_text(&q, f->ref);
     }

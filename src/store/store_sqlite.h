@@ -217,7 +217,16 @@ struct store_backend {
  *  5 s busy timeout; a new database file is created with mode 0600). */
 extern const struct store_backend store_sqlite_backend;
 
+/**
+ * Test-only: the SQL that store_run_list prepares for the filters set in
+ * @f (which fields are non-NULL, before_id > 0; the values are unused),
+ * in a new string the caller frees, or NULL when it cannot be built.
+ * tests/unit/store_test.c reads its EXPLAIN QUERY PLAN; nothing else
+ * calls it.
+ */
+char *store_sqlite_run_list_sql(const struct store_run_filter *f);
+
 /** The schema version this ferry's SQLite backend migrates to. */
-#define STORE_SQLITE_SCHEMA_VERSION 4
+#define STORE_SQLITE_SCHEMA_VERSION 5
 
 #endif

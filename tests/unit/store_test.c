@@ -655,6 +655,8 @@ static void test_store_run_list_filters(void **state)
     flt.repo = NULL;
     flt.ref = "main"; /* refs/heads/main and the literal "main" */
     assert_int_equal(list_n(f->s, &flt, NULL), 2);
+    flt.ref = "refs/heads/main"; /* a full ref: itself only */
+    assert_int_equal(list_n(f->s, &flt, NULL), 1);
     flt.ref = "refs/tags/v1";
     assert_int_equal(list_n(f->s, &flt, NULL), 1);
     flt.ref = "' OR 1=1 --";
@@ -726,6 +728,299 @@ static void test_store_run_list_paging(void **state)
     flt.limit = 7;
     assert_int_equal(list_n(f->s, &flt, &more), 7);
     assert_false(more);
+}
+
+/* ---------- schema 5: the runs list's indexes, the token touch ---------- */
+
+static int64_t db_i64(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *q = NULL;
+    int64_t v;
+
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    v = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return v;
+}
+
+static void db_exec(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg ? msg : "?");
+}
+
+/* the ids store_run_list gives for @flt, page after page of @page */
+static size_t list_ids(struct store *s, struct store_run_filter flt,
+                       size_t page, int64_t *ids, size_t cap)
+{
+    size_t n = 0;
+    bool more = true;
+
+    flt.limit = page;
+    flt.before_id = 0;
+    while (more) {
+        struct store_run *v = NULL;
+        size_t k = 0;
+
+        assert_int_equal(store_run_list(s, &flt, &v, &k, &more, fresh()),
+                         FERR_OK);
+        for (size_t i = 0; i < k; i++) {
+            assert_true(n < cap);
+            ids[n++] = v[i].id;
+        }
+        if (k > 0)
+            flt.before_id = v[k - 1].id;
+        store_runs_free(v, k);
+        if (k == 0)
+            break;
+    }
+    return n;
+}
+
+static const struct store_run_filter LIST_FILTERS[] = {
+    {.limit = 0},
+    {.repo = "a"},
+    {.ref = "main"},
+    {.ref = "refs/heads/main"},
+    {.ref = "dev", .conclusion = "failure"},
+    {.conclusion = "failure"},
+    {.repo = "a", .conclusion = "success"},
+    {.repo = "a", .ref = "main", .conclusion = "failure"},
+    {.repo = "b", .ref = "refs/tags/v1", .status = "completed"},
+    {.repo = "a", .ref = "dev", .workflow = "ci.yml", .event = "push"},
+};
+#define N_LIST_FILTERS (sizeof(LIST_FILTERS) / sizeof(LIST_FILTERS[0]))
+
+/* 48 finished runs over two repositories, four refs (one of them a bare
+ * branch name), two workflows, two events, two conclusions */
+static void add_list_runs(struct store *s)
+{
+    static const char *const refs[] = {"refs/heads/main", "refs/heads/dev",
+                                       "main", "refs/tags/v1"};
+    int64_t a = add_repo(s, "a");
+    int64_t b = add_repo(s, "b");
+
+    for (int i = 0; i < 48; i++) {
+        int64_t id =
+            add_run(s, i % 5 == 4 ? b : a, i % 2 ? "ci.yml" : "deploy.yml",
+                    i % 3 ? "push" : "schedule", refs[i % 4], NULL);
+
+        if (i % 7 == 6)
+            continue; /* queued */
+        OK(store_run_start(s, id, 1, "t", fresh()));
+        OK(store_run_finish(s, id, i % 3 == 1 ? "failure" : "success", NULL,
+                            fresh()));
+    }
+}
+
+static void test_store_migrate_from_schema_4(void **state)
+{
+    struct fx *f = *state;
+    int64_t before[N_LIST_FILTERS][64];
+    size_t n_before[N_LIST_FILTERS];
+    int64_t ids[64];
+    sqlite3 *db;
+
+    add_list_runs(f->s);
+    for (size_t i = 0; i < N_LIST_FILTERS; i++)
+        n_before[i] = list_ids(f->s, LIST_FILTERS[i], 50, before[i], 64);
+    assert_int_equal(n_before[0], 48);
+    assert_int_equal(n_before[2], 24); /* refs/heads/main and "main" */
+    assert_int_equal(n_before[3], 12); /* refs/heads/main only */
+
+    /* schema 4 is schema 5 less two indexes and with runs_by_repo on
+     * (repo_id, id) only, as migration 1 made it: make the file one */
+    store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    db_exec(db, "DROP INDEX runs_by_conclusion; DROP INDEX runs_by_branch;"
+                " DROP INDEX runs_by_repo;"
+                " CREATE INDEX runs_by_repo ON runs (repo_id, id);"
+                " PRAGMA user_version = 4");
+    assert_int_equal(db_i64(db, "SELECT count(*) FROM sqlite_master WHERE"
+                                " name LIKE 'runs_by_%'"),
+                     3);
+    assert_int_equal(db_i64(db, "SELECT count(*) FROM"
+                                " pragma_index_info('runs_by_repo')"),
+                     2);
+    sqlite3_close(db);
+
+    assert_int_equal(store_open(f->path, &f->s, fresh()), FERR_OK);
+    assert_int_equal(store_schema_version(f->s), 5);
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(db_i64(db, "PRAGMA user_version"), 5);
+    assert_int_equal(db_i64(db, "SELECT count(*) FROM sqlite_master WHERE"
+                                " type = 'index' AND name IN"
+                                " ('runs_by_conclusion', 'runs_by_branch')"),
+                     2);
+    assert_int_equal(db_i64(db, "SELECT count(*) FROM"
+                                " pragma_index_info('runs_by_repo')"),
+                     4);
+    sqlite3_close(db);
+    for (size_t i = 0; i < N_LIST_FILTERS; i++) {
+        size_t n = list_ids(f->s, LIST_FILTERS[i], 50, ids, 64);
+
+        assert_int_equal(n, n_before[i]);
+        assert_memory_equal(ids, before[i], n * sizeof(ids[0]));
+        /* and paged three at a time */
+        n = list_ids(f->s, LIST_FILTERS[i], 3, ids, 64);
+        assert_int_equal(n, n_before[i]);
+        assert_memory_equal(ids, before[i], n * sizeof(ids[0]));
+    }
+}
+
+/* The plan of store_run_list for @flt: a search of runs through one of
+ * @want (a "|"-separated list), and no sort. */
+static void assert_list_plan(sqlite3 *db, const struct store_run_filter *flt,
+                             const char *want)
+{
+    char *sql = store_sqlite_run_list_sql(flt);
+    char eqp[4096];
+    char plan[2048] = "";
+    char one[64];
+    sqlite3_stmt *q = NULL;
+    bool found = false;
+    size_t n = 0;
+
+    assert_non_null(sql);
+    assert_true(strlen(sql) + 32 < sizeof(eqp));
+    snprintf(eqp, sizeof(eqp), "EXPLAIN QUERY PLAN %s", sql);
+    free(sql);
+    assert_int_equal(sqlite3_prepare_v2(db, eqp, -1, &q, NULL), SQLITE_OK);
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        const char *d = (const char *)sqlite3_column_text(q, 3);
+
+        n += (size_t)snprintf(plan + n, sizeof(plan) - n, "%s; ", d);
+        assert_true(n < sizeof(plan));
+    }
+    sqlite3_finalize(q);
+    for (const char *w = want; *w;) {
+        size_t len = strcspn(w, "|");
+
+        snprintf(one, sizeof(one), "SEARCH r USING INDEX %.*s (", (int)len, w);
+        found = found || strstr(plan, one) != NULL;
+        w += len + (w[len] == '|');
+    }
+    if (!found || strstr(plan, "TEMP B-TREE") || strstr(plan, "SCAN r"))
+        fail_msg("plan of %s: %s(wanted %s, no sort, no scan)", eqp + 19, plan,
+                 want);
+}
+
+static void test_store_run_list_plans(void **state)
+{
+    struct fx *f = *state;
+    const char *either = "runs_by_branch|runs_by_conclusion";
+    struct store_run_filter flt = {.limit = 50};
+    sqlite3 *db;
+
+    add_list_runs(f->s);
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+
+    flt.conclusion = "failure";
+    assert_list_plan(db, &flt, "runs_by_conclusion");
+    flt.before_id = 10;
+    assert_list_plan(db, &flt, "runs_by_conclusion");
+    flt.ref = "main"; /* the dashboard's ?conclusion=&branch= */
+    assert_list_plan(db, &flt, either);
+    flt.before_id = 0;
+    assert_list_plan(db, &flt, either);
+    flt.conclusion = NULL;
+    assert_list_plan(db, &flt, "runs_by_branch");
+    flt.before_id = 10;
+    assert_list_plan(db, &flt, "runs_by_branch");
+    /* with a repository: its runs, the branch and the conclusion tested
+     * in runs_by_repo's entries */
+    flt.repo = "a"; /* runalert's previous run on the branch */
+    flt.workflow = "ci.yml";
+    flt.status = "completed";
+    assert_list_plan(db, &flt, "runs_by_repo");
+    memset(&flt, 0, sizeof(flt));
+    flt.repo = "a"; /* the API's ?repo=&branch=&conclusion= */
+    flt.ref = "main";
+    flt.conclusion = "failure";
+    assert_list_plan(db, &flt, "runs_by_repo");
+    flt.before_id = 10;
+    assert_list_plan(db, &flt, "runs_by_repo");
+    flt.ref = NULL;
+    assert_list_plan(db, &flt, "runs_by_repo");
+    flt.conclusion = NULL;
+    assert_list_plan(db, &flt, "runs_by_repo");
+    memset(&flt, 0, sizeof(flt));
+    flt.status = "queued";
+    assert_list_plan(db, &flt, "runs_by_status");
+    sqlite3_close(db);
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* store_token_find writes last_used_at on first use, not again within
+ * STORE_TOKEN_TOUCH_MS (no write at all: the database's data_version
+ * seen from another connection stays), and again once it is older.
+ * The store takes no clock: the test ages the stored value instead. */
+static void test_store_token_touch_once_a_minute(void **state)
+{
+    struct fx *f = *state;
+    struct store_token t = {0};
+    int64_t id = 0;
+    int64_t t0;
+    int64_t dv;
+    char sql[128];
+    sqlite3 *db;
+
+    OK(store_token_add(f->s, H1, ROLE_VIEWER, "web", &id, fresh()));
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(db_i64(db, "SELECT last_used_at FROM tokens"), 0);
+
+    t0 = wall_ms();
+    OK(store_token_find(f->s, H1, &t, fresh()));
+    assert_true(t.last_used_at >= t0 && t.last_used_at <= wall_ms());
+    assert_int_equal(db_i64(db, "SELECT last_used_at FROM tokens"),
+                     t.last_used_at);
+    store_token_release(&t);
+
+    /* used 30 s ago: read only */
+    snprintf(sql, sizeof(sql), "UPDATE tokens SET last_used_at = %" PRId64,
+             wall_ms() - 30000);
+    db_exec(db, sql);
+    dv = db_i64(db, "PRAGMA data_version");
+    for (int i = 0; i < 3; i++) {
+        OK(store_token_find(f->s, H1, &t, fresh()));
+        assert_true(wall_ms() - t.last_used_at >= 30000);
+        store_token_release(&t);
+    }
+    assert_int_equal(db_i64(db, "PRAGMA data_version"), dv);
+    assert_true(wall_ms() - db_i64(db, "SELECT last_used_at FROM tokens") >=
+                30000);
+
+    /* used just over a minute ago: written again */
+    snprintf(sql, sizeof(sql), "UPDATE tokens SET last_used_at = %" PRId64,
+             wall_ms() - STORE_TOKEN_TOUCH_MS - 1000);
+    db_exec(db, sql);
+    dv = db_i64(db, "PRAGMA data_version");
+    t0 = wall_ms();
+    OK(store_token_find(f->s, H1, &t, fresh()));
+    assert_true(t.last_used_at >= t0);
+    assert_int_equal(db_i64(db, "SELECT last_used_at FROM tokens"),
+                     t.last_used_at);
+    assert_int_not_equal(db_i64(db, "PRAGMA data_version"), dv);
+    store_token_release(&t);
+
+    /* a revoked token is not found, and not touched */
+    OK(store_token_revoke(f->s, id, fresh()));
+    db_exec(db, "UPDATE tokens SET last_used_at = 1");
+    assert_int_equal(store_token_find(f->s, H1, &t, fresh()), FERR_NOTFOUND);
+    assert_null(t.name);
+    assert_int_equal(db_i64(db, "SELECT last_used_at FROM tokens"), 1);
+    sqlite3_close(db);
 }
 
 static void test_store_run_list_limit_clamped(void **state)
@@ -1804,6 +2099,9 @@ int main(void)
         T(test_store_run_list_filters),
         T(test_store_run_list_paging),
         T(test_store_run_list_limit_clamped),
+        T(test_store_migrate_from_schema_4),
+        T(test_store_run_list_plans),
+        T(test_store_token_touch_once_a_minute),
         T(test_store_run_queue_order),
         T(test_store_run_start_finish),
         T(test_store_run_finish_cancels_jobs),
