@@ -151,7 +151,8 @@ void cjob_platforms_set(const json_t *map);
  * background: what killed ferry processes left behind (containers and
  * networks whose owner process is gone) is removed.  Never waits; the
  * caller's SIGCHLD handling reaps the child.  Silent when there is no
- * engine.  Context: main thread, before the loop starts.
+ * engine.  Context: the main thread (at start, or from the server's loop
+ * when a worker died of a signal: it only spawns).
  */
 void cjob_reap_orphans(void);
 

@@ -844,6 +844,11 @@ bool worker_reaped(struct server *s, pid_t pid, int status)
         if (w->pid == pid) {
             w->exited = true;
             w->wstatus = status;
+            /* a worker killed by a signal never tore its job containers
+             * down: they are orphans now (their owner is dead), so reap
+             * them at once rather than at the next start or set-up */
+            if (WIFSIGNALED(status))
+                cjob_reap_orphans();
             maybe_done(w);
             return true;
         }

@@ -3,12 +3,14 @@
 # server maps to an image in that image (the map reaches the worker
 # through its spec), and a job with its own `container:` in its
 # container, on a real engine (a private Podman service).  Their logs
-# are in the API; the job containers and networks are gone afterwards.
+# are in the API; the job containers and networks are gone afterwards,
+# also when the worker running a container job is killed with -9 (the
+# running server reaps what it left).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/podman-lib.sh"
 
 podman_require
-plan 9
+plan 12
 
 BASE=$FERRY_BASE_IMAGE
 podman_start
@@ -42,6 +44,16 @@ jobs:
     steps:
       - run: |
           test -e /usr/bin/gcc -o -e /bin/bash && echo "plain: on the host"
+EOF
+workflow "$T/src" slow.yml <<EOF
+on: workflow_dispatch
+jobs:
+  slow:
+    runs-on: self-hosted
+    container:
+      image: $BASE
+    steps:
+      - run: echo slow-started; sleep 300
 EOF
 mkrepo "$T/src"
 bare_repo "$T/src" "$T/app.git"
@@ -78,3 +90,38 @@ gone() {
     return 0
 }
 ok "the job containers and networks are removed" gone
+
+# kill -9 the worker of a running container job: the server reaps its
+# job container and network at once (their owner is dead), without a
+# restart or another container job
+RUN2=$(api POST /api/v1/repos/app/workflows/slow.yml/dispatches -d '{}' |
+    jget runs.0.id)
+net=
+for i in $(seq 1 1200); do
+    api GET "/api/v1/runs/$RUN2/logs" >"$T/log2.txt" 2>/dev/null
+    if grep -q slow-started "$T/log2.txt"; then
+        net=$(sed -n "s/.*created network '\([^']*\)'.*/\1/p" "$T/log2.txt" | head -1)
+        break
+    fi
+    sleep 0.1
+done
+owner=$(podman_api GET "/v1.41/containers/json?all=1" | /usr/bin/python3 -c '
+import json, sys
+for c in json.load(sys.stdin):
+    if any(n.startswith("/" + sys.argv[1]) for n in c["Names"]):
+        print(c["Labels"].get("io.ferry.owner", "")); break' "$net")
+wpid=$(echo "$owner" | cut -d: -f2)
+ok "the slow job runs in its container (owner $owner)" \
+    bash -c "[ -n '$net' ] && [ -n '$wpid' ] && kill -0 '$wpid'"
+[ -n "$wpid" ] && kill -KILL "$wpid" 2>/dev/null
+ok "the run ends once its worker is killed" \
+    bash -c "wait_run $RUN2 60 | grep -qx failure"
+left() {
+    podman_api GET /v1.41/networks | grep -q "\"$net\"" ||
+        podman_api GET "/v1.41/containers/json?all=1" | grep -q "\"/$net"
+}
+export -f left podman_api
+export net PODMAN_SOCK
+ok "its job container and network are reaped by the running server" \
+    bash -c 'for i in $(seq 1 300); do left || exit 0; sleep 0.1; done
+             podman_api GET "/v1.41/containers/json?all=1"; exit 1'
