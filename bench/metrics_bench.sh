@@ -17,7 +17,12 @@ command -v wrk >/dev/null || { echo "bench: wrk is missing (apt-get install wrk)
 W=$(mktemp -d /tmp/ferry-metrics-bench.XXXXXX)
 SERVE_PID=
 cleanup() {
-    [ -n "$SERVE_PID" ] && kill -TERM "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null
+    # under set -e a failing `wait` (the server's exit status after
+    # SIGTERM) would end the trap before rm: nothing here may stop it
+    set +e
+    if [ -n "$SERVE_PID" ] && kill -TERM "$SERVE_PID" 2>/dev/null; then
+        wait "$SERVE_PID" 2>/dev/null
+    fi
     rm -rf "$W"
 }
 trap cleanup EXIT

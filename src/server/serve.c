@@ -195,13 +195,17 @@ static unsigned ncpus(void)
     return n > 0 ? (unsigned)n : 1;
 }
 
-static enum ferr_code open_home(struct server *s, struct ferr *err)
+/* *@out_db: the store's URL, for the DORA thread's own connection (NULL
+ * until known; the caller frees it, also after a failure). */
+static enum ferr_code open_home(struct server *s, char **out_db,
+                                struct ferr *err)
 {
     char path[PATH_MAX];
     char *keyfile;
     char *db;
     enum ferr_code rc;
 
+    *out_db = NULL;
     if (mkdir(s->o.home, 0700) != 0 && errno != EEXIST)
         return ferr_set(err, FERR_IO, NULL, "cannot make home '%s': %s",
                         s->o.home, strerror(errno));
@@ -216,7 +220,7 @@ static enum ferr_code open_home(struct server *s, struct ferr *err)
         return rc;
     db = s->o.db ? xstrdup(s->o.db) : xasprintf("%s/ferry.db", s->home);
     rc = store_open(db, &s->store, err);
-    free(db);
+    *out_db = db;
     if (rc)
         return rc;
     {
@@ -248,6 +252,7 @@ enum ferr_code serve_run(const struct server_opts *o, struct ferr *err)
     struct server *s = &srv;
     struct httpd_opts ho;
     const char *off = getenv("FERRY_TEST_CLOCK_OFFSET");
+    char *db = NULL;
     enum ferr_code rc;
 
     memset(s, 0, sizeof(*s));
@@ -266,7 +271,7 @@ enum ferr_code serve_run(const struct server_opts *o, struct ferr *err)
     /* a run mostly waits (for its needs, for a slot): let more runs be
      * in flight than jobs run */
     s->max_runs = o->runs ? o->runs : 4 * s->slots;
-    rc = open_home(s, err);
+    rc = open_home(s, &db, err);
     if (rc)
         goto done;
     if (o->init) {
@@ -285,8 +290,6 @@ enum ferr_code serve_run(const struct server_opts *o, struct ferr *err)
         rc = loop_on_signal(s->loop, SIGINT, on_stop, s);
     if (!rc)
         rc = cd_new(s, &s->cd, err);
-    if (!rc)
-        rc = telemetry_start(s, err);
     if (rc)
         goto done;
     {
@@ -297,6 +300,10 @@ enum ferr_code serve_run(const struct server_opts *o, struct ferr *err)
             setenv("FERRY_DEPLOY_HOME", dh, 1);
         free(dh);
     }
+    /* after the last setenv: its DORA thread may read the environment */
+    rc = telemetry_start(s, db, err);
+    if (rc)
+        goto done;
     recover(s);
     cd_recover(s);
     notifier_start(s);
@@ -334,7 +341,8 @@ done:
         notifier_stop(s);
     cd_free(s->cd);
     s->cd = NULL;
-    telemetry_stop(s);
+    telemetry_stop(s); /* joins the DORA thread */
+    free(db);
     httpd_stop(s->httpd);
     loop_timer_free(s->kick);
     loop_timer_free(s->spare_timer);

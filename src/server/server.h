@@ -64,10 +64,16 @@ struct server {
 struct telemetry;
 
 /** Register every metric (src/metrics/prom.h's names) in a registry the
- *  server owns.  Errors: FERR_INVALID/FERR_LIMIT (a bad registration: a
- *  bug). */
-enum ferr_code telemetry_start(struct server *s,
+ *  server owns, and start the thread that computes the DORA gauges on
+ *  its own connection to the store at @db_url (the URL store_open took;
+ *  NULL: no DORA samples), asking it for the first figures.  Call it
+ *  after the last setenv() (the thread may read the environment).  A
+ *  thread that cannot start is logged, not an error.  Errors:
+ *  FERR_INVALID/FERR_LIMIT (a bad registration: a bug). */
+enum ferr_code telemetry_start(struct server *s, const char *db_url,
                                struct ferr *err) FERR_MUST_CHECK;
+/** Stop the DORA thread (a computation under way finishes first), join
+ *  it and free everything; no-op when telemetry_start did not succeed. */
 void telemetry_stop(struct server *s);
 /** Run @r (as the store has it, completed) ended. */
 void telemetry_run(struct server *s, const struct store_run *r);
@@ -86,7 +92,10 @@ void telemetry_deployment(struct server *s, const char *repo, const char *env,
 void telemetry_rollback(struct server *s, const char *repo, const char *env);
 /** A webhook from @source was answered with @status. */
 void telemetry_webhook(struct server *s, const char *source, int status);
-/** The exposition in *@out (buf_init'ed here; the caller releases it). */
+/** The exposition in *@out (buf_init'ed here; the caller releases it).
+ *  The DORA gauges show the thread's last figures (none yet: no
+ *  samples) and never wait for it; figures DORA_CACHE_MS (10 s) old are
+ *  recomputed in the background for a later scrape. */
 enum ferr_code telemetry_write(struct server *s, struct buf *out,
                                struct ferr *err) FERR_MUST_CHECK;
 

@@ -1,16 +1,22 @@
 /* telemetry: what ferry serve counts for GET /metrics — the registry
  * (src/metrics/prom.c) filled at the events that change it (a run or a
  * job ends, a deployment ends, a rollback starts, a webhook is answered)
- * and gauges read when scraped, the DORA figures among them (computed
- * from the store at most every DORA_CACHE_MS).  Counters start from zero
- * with the process, as Prometheus expects of counters; the store keeps
- * history. */
+ * and gauges read when scraped.  The DORA gauges are computed off the
+ * loop, by a thread with its own store connection, when a scrape finds
+ * them older than DORA_CACHE_MS; the scrape shows the last figures and
+ * never waits for new ones.  Counters start from zero with the process,
+ * as Prometheus expects of counters; the store keeps history. */
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "metrics/dora.h"
 #include "metrics/prom.h"
@@ -22,13 +28,28 @@
 #define BODY_MAX (16u * 1024u * 1024u) /* one exposition */
 #define DORA_WINDOW_MS (30LL * 86400000LL) /* the gauges' window */
 #define DORA_CACHE_MS 10000 /* a scrape storm computes once per this */
+#define NGAUGES 6 /* entries of dora_gauges[] */
+#define DORA_NICE 10 /* the thread's: requests first */
 
 struct telemetry {
     struct prom *reg;
     struct prom_metric *runs, *jobs, *run_secs, *wait_secs, *job_secs;
     struct prom_metric *deploys, *rollbacks, *hooks, *build;
-    json_t *dora;      /* the last figures (dora_compute), NULL: none */
-    int64_t dora_at;   /* monotonic ms they were computed at, 0: never */
+    /* the DORA gauges' thread; db_url is read-only while it runs */
+    char *db_url;
+    pthread_t thread;
+    bool thread_ok;   /* it runs: telemetry_stop joins it */
+    int64_t asked_at; /* loop only: monotonic ms of the last ask, 0: never */
+    /* shared with the thread: everything below, under mu */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool want;        /* a computation is asked for, not begun */
+    bool pending;     /* asked for or under way: no new ask */
+    bool quit;        /* telemetry_stop: the thread returns */
+    int64_t want_now; /* server_now_ms() of the ask: the window's end */
+    bool have;        /* fig holds figures; false: none (or the last
+                         computation failed) */
+    double fig[NGAUGES]; /* per dora_gauges[]; NaN: the figure is null */
 };
 
 /* The DORA gauges: written after the registry's metrics, each sample
@@ -62,6 +83,8 @@ static const struct {
      "days.",
      "coverage", "latest"},
 };
+_Static_assert(sizeof(dora_gauges) / sizeof(dora_gauges[0]) == NGAUGES,
+               "NGAUGES is the number of DORA gauges");
 
 static double runs_queued(void *ctx)
 {
@@ -110,7 +133,38 @@ static double agents(void *ctx)
     return 0; /* no agents yet (DESIGN.md §8) */
 }
 
-enum ferr_code telemetry_start(struct server *s, struct ferr *err)
+static void *dora_main(void *arg);
+static void dora_ask(struct server *s);
+
+/* Start the DORA gauges' thread (its signals blocked: the loop takes
+ * them with a signalfd) and ask it for the first figures.  Without it
+ * the gauges have no samples (logged). */
+static void dora_start(struct server *s, const char *db_url)
+{
+    struct telemetry *t = s->telemetry;
+    sigset_t all, old;
+    int e;
+
+    pthread_mutex_init(&t->mu, NULL);
+    pthread_cond_init(&t->cv, NULL);
+    if (!db_url)
+        return;
+    t->db_url = xstrdup(db_url);
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    e = pthread_create(&t->thread, NULL, dora_main, t);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (e) {
+        log_warn("dora gauges not computed err='cannot start a thread: %s'",
+                 strerror(e));
+        return;
+    }
+    t->thread_ok = true;
+    dora_ask(s);
+}
+
+enum ferr_code telemetry_start(struct server *s, const char *db_url,
+                               struct ferr *err)
 {
     static const double b[] = PROM_BUCKETS_SECONDS;
     static const char *const run_l[] = {"repo", "workflow", "conclusion",
@@ -182,16 +236,29 @@ enum ferr_code telemetry_start(struct server *s, struct ferr *err)
     }
     (void)prom_set(t->build, ver, 1);
     s->telemetry = t;
+    dora_start(s, db_url);
     return FERR_OK;
 }
 
 void telemetry_stop(struct server *s)
 {
-    if (!s->telemetry)
+    struct telemetry *t = s->telemetry;
+
+    if (!t)
         return;
-    json_decref(s->telemetry->dora);
-    prom_free(s->telemetry->reg);
-    free(s->telemetry);
+    if (t->thread_ok) {
+        /* a computation under way ends first (it is not interrupted) */
+        pthread_mutex_lock(&t->mu);
+        t->quit = true;
+        pthread_cond_signal(&t->cv);
+        pthread_mutex_unlock(&t->mu);
+        pthread_join(t->thread, NULL);
+    }
+    pthread_cond_destroy(&t->cv);
+    pthread_mutex_destroy(&t->mu);
+    free(t->db_url);
+    prom_free(t->reg);
+    free(t);
     s->telemetry = NULL;
 }
 
@@ -262,6 +329,82 @@ void telemetry_webhook(struct server *s, const char *source, int status)
         (void)prom_inc(s->telemetry->hooks, l, 1);
 }
 
+/* ---------- the DORA gauges' thread ---------- */
+
+/* Compute the figures of every repository's production over the 30 days
+ * to @now into @fig, on the thread's connection *@st (opened here when
+ * there is none; closed after an error, so the next ask opens it
+ * again).  False when the store cannot say (logged). */
+static bool dora_compute_into(struct telemetry *t, struct store **st,
+                              int64_t now, double fig[NGAUGES])
+{
+    json_t *in = NULL;
+    json_t *out;
+    struct ferr err;
+
+    ferr_clear(&err);
+    if (!*st && store_open(t->db_url, st, &err)) {
+        log_warn("dora gauges not computed err='%s'", err.msg);
+        return false;
+    }
+    if (store_dora_input(*st, 0, NULL, now - DORA_WINDOW_MS, now, &in,
+                         &err)) {
+        log_warn("dora gauges not computed err='%s'", err.msg);
+        store_close(*st);
+        *st = NULL;
+        return false;
+    }
+    out = dora_compute(in, now - DORA_WINDOW_MS, now);
+    json_decref(in);
+    if (!out) {
+        log_warn("dora gauges not computed err='%s'", "out of memory");
+        return false;
+    }
+    for (size_t i = 0; i < NGAUGES; i++) {
+        json_t *v = json_object_get(
+            json_object_get(out, dora_gauges[i].figure), dora_gauges[i].field);
+
+        fig[i] = json_is_number(v) ? json_number_value(v) : NAN;
+    }
+    json_decref(out);
+    return true;
+}
+
+/* The thread: wait for an ask, compute without the lock, hand the
+ * doubles over under it.  Its store connection is its own. */
+static void *dora_main(void *arg)
+{
+    struct telemetry *t = arg;
+    struct store *st = NULL;
+
+    /* on Linux a thread id names one thread: the loop keeps its own
+     * priority, and on a busy machine this waits rather than the loop */
+    (void)setpriority(PRIO_PROCESS, (id_t)gettid(), DORA_NICE);
+    pthread_mutex_lock(&t->mu);
+    for (;;) {
+        double fig[NGAUGES];
+        int64_t now;
+        bool ok;
+
+        while (!t->want && !t->quit)
+            pthread_cond_wait(&t->cv, &t->mu);
+        if (t->quit)
+            break;
+        t->want = false;
+        now = t->want_now;
+        pthread_mutex_unlock(&t->mu);
+        ok = dora_compute_into(t, &st, now, fig);
+        pthread_mutex_lock(&t->mu);
+        t->have = ok;
+        if (ok)
+            memcpy(t->fig, fig, sizeof(t->fig));
+        t->pending = false;
+    }
+    pthread_mutex_unlock(&t->mu);
+    store_close(st);
+    return NULL;
+}
+
 static int64_t mono_ms(void)
 {
     struct timespec ts;
@@ -270,31 +413,43 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The figures of every repository's production over the last 30 days,
- * at most DORA_CACHE_MS old; NULL when the store cannot say (logged, and
- * not asked again before DORA_CACHE_MS either). */
-static const json_t *dora_figures(struct server *s)
+/* Ask the thread for figures as of now (server_now_ms: the test clock
+ * offset holds), unless it has a computation pending.  Never waits:
+ * the thread holds the lock only to take an ask or hand figures over. */
+static void dora_ask(struct server *s)
 {
     struct telemetry *t = s->telemetry;
-    int64_t mono = mono_ms();
-    int64_t now = server_now_ms(s);
-    json_t *in = NULL;
-    struct ferr err;
 
-    if (t->dora_at && mono - t->dora_at < DORA_CACHE_MS)
-        return t->dora;
-    t->dora_at = mono ? mono : 1;
-    json_decref(t->dora);
-    t->dora = NULL;
-    ferr_clear(&err);
-    if (store_dora_input(s->store, 0, NULL, now - DORA_WINDOW_MS, now, &in,
-                         &err)) {
-        log_warn("dora gauges not computed err='%s'", err.msg);
-        return NULL;
+    pthread_mutex_lock(&t->mu);
+    if (!t->pending) {
+        t->want = true;
+        t->pending = true;
+        t->want_now = server_now_ms(s);
+        t->asked_at = mono_ms();
+        if (!t->asked_at)
+            t->asked_at = 1;
+        pthread_cond_signal(&t->cv);
     }
-    t->dora = dora_compute(in, now - DORA_WINDOW_MS, now);
-    json_decref(in);
-    return t->dora;
+    pthread_mutex_unlock(&t->mu);
+}
+
+/* The last figures into @fig (false: none yet, or the store could not
+ * say); asks for new ones when they are DORA_CACHE_MS old, and shows
+ * the old ones meanwhile. */
+static bool dora_figures(struct server *s, double fig[NGAUGES])
+{
+    struct telemetry *t = s->telemetry;
+    bool have;
+
+    if (!t->thread_ok)
+        return false;
+    if (mono_ms() - t->asked_at >= DORA_CACHE_MS)
+        dora_ask(s);
+    pthread_mutex_lock(&t->mu);
+    have = t->have;
+    memcpy(fig, t->fig, sizeof(t->fig));
+    pthread_mutex_unlock(&t->mu);
+    return have;
 }
 
 /* @v as prom.c writes values: the shortest of %.15g and %.17g that
@@ -309,21 +464,18 @@ static const char *fmt_value(char out[40], double v)
 
 static enum ferr_code write_dora(struct server *s, struct buf *out)
 {
-    const json_t *fig = dora_figures(s);
+    double fig[NGAUGES];
+    bool have = dora_figures(s, fig);
     enum ferr_code rc = FERR_OK;
     char num[40];
 
-    for (size_t i = 0;
-         i < sizeof(dora_gauges) / sizeof(dora_gauges[0]) && !rc; i++) {
-        json_t *v = json_object_get(
-            json_object_get(fig, dora_gauges[i].figure), dora_gauges[i].field);
-
+    for (size_t i = 0; i < NGAUGES && !rc; i++) {
         rc = buf_addf(out, "# HELP %s %s\n# TYPE %s gauge\n",
                       dora_gauges[i].name, dora_gauges[i].help,
                       dora_gauges[i].name);
-        if (!rc && json_is_number(v) && isfinite(json_number_value(v)))
+        if (!rc && have && isfinite(fig[i]))
             rc = buf_addf(out, "%s %s\n", dora_gauges[i].name,
-                          fmt_value(num, json_number_value(v)));
+                          fmt_value(num, fig[i]));
     }
     return rc;
 }

@@ -13,7 +13,7 @@
 # what ferry serve gives its jobs, and what --stop uses
 export FERRY_DEPLOY_HOME=$T/home/deploy
 export XDG_STATE_HOME=$T/xdg-state
-plan 38
+plan 39
 uses_env production
 
 NOW=$(date +%s)
@@ -139,8 +139,14 @@ export -f dora dora_check
 # ---------- before anything: nulls, and gauges without samples ----------
 ok "no deployment yet: a frequency of 0, no change failure rate (null)" \
     dora_check "repo=app" 'd["deployment_frequency"]["count"] == 0 and d["change_failure_rate"]["rate"] is None and d["lead_time"]["median_s"] is None and d["time_to_restore"]["median_s"] is None'
-curl -sS -H "Authorization: Bearer $TOKEN" "$URL/metrics" >"$T/m0"
-SCRAPED0=$SECONDS
+# the gauges are computed off the server's loop, first when it starts,
+# and a scrape never waits for them: scrape until the first figures are
+# in (30 s at most)
+for i in $(seq 1 150); do
+    curl -sS -H "Authorization: Bearer $TOKEN" "$URL/metrics" >"$T/m0"
+    grep -q '^ferry_dora_deployment_frequency_per_day ' "$T/m0" && break
+    sleep 0.2
+done
 ok "/metrics: the DORA gauges are declared, a null one has no sample" bash -c "
     grep -qx '# TYPE ferry_dora_lead_time_seconds gauge' '$T/m0' &&
     grep -q '^# HELP ferry_dora_lead_time_seconds .*30 days' '$T/m0' &&
@@ -244,9 +250,18 @@ ok "ferry dora --repo nope: the server refuses (exit 1)" bash -c \
     'status_is 1 && err_has "no repository '"'"'nope'"'"'"'
 
 # ---------- /metrics ----------
-# the gauges are cached for 10 s: wait out the scrape before the deploys
-while [ $((SECONDS - SCRAPED0)) -le 10 ]; do sleep 0.5; done
+# The figures in hand are those of the start, before any deployment.
+# A scrape shows them (and asks for new ones once they are 10 s old)
+# without waiting for the new ones; later scrapes show the new ones.
 curl -sS -H "Authorization: Bearer $TOKEN" "$URL/metrics" >"$T/m1"
+ok "/metrics: a scrape shows the previous figures, not waiting for new ones" \
+    bash -c "grep -qx 'ferry_dora_deployment_frequency_per_day 0' '$T/m1' &&
+        ! grep -q '^ferry_dora_change_failure_ratio ' '$T/m1'"
+for i in $(seq 1 150); do # until the new figures are in (30 s at most)
+    curl -sS -H "Authorization: Bearer $TOKEN" "$URL/metrics" >"$T/m1"
+    grep -q '^ferry_dora_change_failure_ratio ' "$T/m1" && break
+    sleep 0.2
+done
 export M1=$T/m1
 gauge() { sed -n "s/^$1 //p" "$M1"; }
 export -f gauge
