@@ -550,6 +550,10 @@ enum ferr_code notify_run(struct notify *n, int wake_fd, int stop_fd,
         struct ferr perr;
         int64_t next = -1;
         int timeout = -1;
+        /* a configuration not from the parser has no recheck: never
+         * poll with 0 in a loop */
+        int recheck = n->cfg->recheck_ms > 0 ? n->cfg->recheck_ms
+                                             : RECHECK_DEFAULT_S * 1000;
         bool stop = false;
         enum ferr_code rc;
 
@@ -561,10 +565,9 @@ enum ferr_code notify_run(struct notify *n, int wake_fd, int stop_fd,
         if (next >= 0) {
             int64_t d = next - wall_ms();
 
-            timeout = d <= 0 ? 0 : d > n->cfg->recheck_ms ? n->cfg->recheck_ms
-                                                          : (int)d;
+            timeout = d <= 0 ? 0 : d > recheck ? recheck : (int)d;
         } else {
-            timeout = n->cfg->recheck_ms;
+            timeout = recheck;
         }
         rc = wait_for(wake_fd, stop_fd, timeout, &stop, err);
         if (rc || stop)

@@ -89,10 +89,10 @@ enum ferr_code notify_pass(struct notify *n, int64_t *out_next_ms,
  * Run passes until @wake_fd reaches EOF (the server is gone) or @stop_fd
  * (a signalfd, or -1) is readable: a pass, then poll() on both until the
  * next due send, or the configuration's "recheck" (30 s) when none is
- * due sooner (alerts another process wrote come without a wake-up); each byte on @wake_fd (one per outbox
- * insert) starts a pass.  Store errors are logged and the
- * pass is tried again a second later.  Returns FERR_OK on EOF or stop;
- * FERR_IO when poll fails.
+ * due sooner (alerts another process wrote come without a wake-up);
+ * each byte on @wake_fd (one per outbox insert) starts a pass.  Store
+ * errors are logged and the pass is tried again a second later.
+ * Returns FERR_OK on EOF or stop; FERR_IO when poll fails.
  */
 enum ferr_code notify_run(struct notify *n, int wake_fd, int stop_fd,
                           struct ferr *err) FERR_MUST_CHECK;

@@ -313,6 +313,11 @@ _pids+=("$NOTIFY_PID")
 exec 7>"$T/wake"
 run5=$(dispatch prod)
 dep5=$(deployment_of "$run5")
+# the trigger reaching the pager shows this notifier has made its first
+# pass; the resolve, written only once the gate opens, can then come
+# from nothing but a recheck (nothing is left due: every channel is up)
+wait_for got pd "b['event_action'] == 'trigger' and b['dedup_key'] == 'app/prod/$dep5/rollback.started'" ||
+    echo "# the trigger of deployment $dep5 did not reach the pager"
 touch "$GATE.$dep5"
 wait_run "$run5" 30 >/dev/null
 # within 10 s of the run's end (the default recheck, 30 s, would not be)
