@@ -65,7 +65,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libferry.a
 	    $(LDLIBS_ALL) -lcmocka
 
 unit: $(UNIT_BINS)
-	prove --exec '' $(UNIT_BINS)
+	prove --exec tests/unit-tap.sh $(UNIT_BINS)
 
 e2e: $(BUILD)/ferry
 	FERRY=$(abspath $(BUILD)/ferry) prove -j2 tests/e2e/

@@ -22,7 +22,7 @@ run() {   # run prove with the given arguments, append to $out, summarise
 
 if [ $# -gt 0 ]; then
     echo "== unit tests"
-    run --exec '' "$@"
+    run --exec "$here/unit-tap.sh" "$@"
 fi
 shopt -s nullglob
 e2e=("$here"/e2e/*.t)
