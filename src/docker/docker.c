@@ -1286,8 +1286,19 @@ bool docker_auth_refused(const char *msg)
         "no basic auth credentials",
     };
 
+    /* a build's RUN that failed: the message quotes the command, whose
+     * words ("curl … || echo unauthorized") are not the registry's */
+    static const char *const run_failed[] = {
+        "STEP \"RUN ",                   /* Podman (Buildah) */
+        "returned a non-zero code",      /* Docker's classic builder */
+        "did not complete successfully", /* BuildKit */
+    };
+
     if (!msg)
         return false;
+    for (size_t i = 0; i < sizeof(run_failed) / sizeof(run_failed[0]); i++)
+        if (strstr(msg, run_failed[i]))
+            return false;
     for (size_t i = 0; i < sizeof(says) / sizeof(says[0]); i++)
         if (strcasestr(msg, says[i]))
             return true;

@@ -1207,7 +1207,11 @@ enum ferr_code cjob_new(const struct cjob_spec *spec, const struct expr_env *e,
     c->job_key = xstrdup(spec->job_key);
     c->job_dir = xstrdup(spec->job_dir);
     c->network = engine_name(spec->run_id, spec->job_key, NULL);
-    c->result_path = xasprintf("%s/cexec-result.json", spec->job_dir);
+    /* beside the job directory, not in it: the job container writes
+     * that one (and runs its image's code before the set-up writes
+     * this), so a link or a FIFO it planted at this name would have the
+     * set-up write, or the engine read or block on, something else */
+    c->result_path = xasprintf("%s.cexec-result.json", spec->job_dir);
     services = json_array();
     {
         const char *k;

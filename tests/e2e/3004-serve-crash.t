@@ -198,8 +198,12 @@ gone() {
     done
 }
 ok "the step shells and workers of the lost attempts are gone" wait_for 2 gone
-ok "recovery killed the processes of the attempt that ignored SIGTERM" \
-    grep -qE "recovered run=$R1 attempt=1 killed=[1-9]" "$T/serve.log"
+# the dying worker (SIGTERM by PDEATHSIG) cancels its jobs itself: on a
+# slow restart (ASan, a loaded machine) its SIGKILL after the grace can
+# come before recovery, which then finds nothing left to kill (killed=0);
+# either way recovery went over the attempt and nothing survived (above)
+ok "recovery went over the attempt that ignored SIGTERM" \
+    grep -qE "recovered run=$R1 attempt=1 killed=[0-9]+" "$T/serve.log"
 ok "the held run completes as attempt 2" completes_as "$R1" 2
 ok "the other running run completes as attempt 2" completes_as "$R2" 2
 ok "the queued run ran once, as attempt 1" completes_as "$R3" 1

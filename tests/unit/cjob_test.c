@@ -194,6 +194,24 @@ static void test_cjob_container_image_idles_with_job_dir_mounted(void **state)
         str_at(hc, "NetworkMode", NULL));
 }
 
+/* the set-up's report is written where the job container (which
+ * writes its bind-mounted job directory) cannot plant a link or a FIFO */
+static void test_cjob_result_is_outside_the_job_dir(void **state)
+{
+    struct fx *f = *state;
+    const char *r;
+
+    assert_int_equal(plan(f, "on: push\njobs:\n  j:\n    runs-on: x\n"
+                             "    container: alpine\n"
+                             "    steps:\n      - run: true\n"),
+                     FERR_OK);
+    r = str_at(cjob_plan(f->c), "result", NULL);
+    assert_non_null(r);
+    assert_false(prefixed(r, "/runs/42/0-wf-j/", 0));
+    assert_true(prefixed(r, "/runs/42/", 0));
+    assert_null(strchr(r + strlen("/runs/42/"), '/'));
+}
+
 /* a ':' in the job directory's path (FERRY_HOME) must not split a
  * "SRC:DST" bind into other paths */
 static void test_cjob_job_dir_with_colon_is_mounted_exactly(void **state)
@@ -705,6 +723,7 @@ int main(void)
         T(test_cjob_options_unterminated_quote),
         T(test_cjob_bad_duration),
         T(test_cjob_job_dir_with_colon_is_mounted_exactly),
+        T(test_cjob_result_is_outside_the_job_dir),
         T(test_cjob_health_duration_over_a_day_is_refused),
         T(test_cjob_services_alias_and_empty_image),
         T(test_cjob_only_empty_services_run_on_the_host),

@@ -644,6 +644,20 @@ static void test_docker_auth_refused_recognises_registries(void **state)
     /* a build step's own failure is not the registry's */
     assert_false(docker_auth_refused(
         "building at STEP \"RUN ./x.sh\": /bin/sh: ./x.sh: Permission denied"));
+    /* ... even when the command it quotes has the registries' words */
+    assert_false(docker_auth_refused(
+        "building at STEP \"RUN curl -f http://x || echo unauthorized\": "
+        "while running runtime: exit status 1"));
+    assert_false(docker_auth_refused(
+        "The command '/bin/sh -c ./access denied.sh' returned a non-zero "
+        "code: 1"));
+    assert_false(docker_auth_refused(
+        "process \"/bin/sh -c grep '403 Forbidden' log\" did not complete "
+        "successfully: exit code: 1"));
+    /* a FROM's pull in a build still is */
+    assert_true(docker_auth_refused(
+        "building at STEP \"FROM 127.0.0.1:5000/p:v1\": reading manifest: "
+        "unauthorized: authentication required"));
     assert_false(docker_auth_refused(NULL));
 }
 
