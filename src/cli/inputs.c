@@ -1,6 +1,7 @@
-/* inputs: how ferry's own actions (ferry/deploy, ferry/image) read their
- * `with:` inputs — from INPUT_<NAME> variables, as GitHub's JavaScript
- * actions do.  It does not validate names: each action knows its own. */
+/* inputs: how ferry's own actions (ferry/deploy, image, report, gate)
+ * read their `with:` inputs — from INPUT_<NAME> variables, as GitHub's
+ * JavaScript actions do.  It does not validate names: the callers check
+ * them against pipeline/ferryact.h. */
 #include <stdlib.h>
 #include <string.h>
 

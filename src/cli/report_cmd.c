@@ -21,8 +21,6 @@
 #include "util/limits.h"
 #include "util/xalloc.h"
 
-extern char **environ;
-
 #define SHOW_MAX 50u /* annotations of each level the gate prints */
 
 /* ---------- inputs ---------- */
@@ -33,33 +31,19 @@ extern char **environ;
 static int read_inputs(const char *verb, const char *action, json_t **out)
 {
     const struct ferryact *a = ferryact_find(action, strlen(action));
-    json_t *o = json_object();
+    json_t *o = cli_inputs_take();
+    const char *name;
+    json_t *v;
     struct ferr err;
 
     *out = NULL;
     ferr_clear(&err);
-    for (char **e = environ; *e; e++) {
-        const char *eq;
-        char *name;
-
-        if (strncmp(*e, "INPUT_", 6) != 0)
-            continue;
-        eq = strchr(*e, '=');
-        if (!eq || eq == *e + 6)
-            continue;
-        /* named as the workflow spells it, not as the variable does */
-        name = xstrndup(*e + 6, (size_t)(eq - *e - 6));
-        for (char *p = name; *p; p++)
-            if (*p >= 'A' && *p <= 'Z')
-                *p = (char)(*p - 'A' + 'a');
+    json_object_foreach (o, name, v) {
         if (ferryact_check_input(a, name, strlen(name), NULL, &err)) {
             fprintf(stderr, "ferry %s: %s\n", verb, err.msg);
-            free(name);
             json_decref(o);
             return 2;
         }
-        json_object_set_new(o, name, json_string(eq + 1));
-        free(name);
     }
     *out = o;
     return 0;
