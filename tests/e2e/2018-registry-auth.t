@@ -71,6 +71,7 @@ jobs:
       - uses: actions/checkout@v4
       - uses: ferry/image@v1
         with:
+          no-cache: true
           name: $REG/private
           push: true
           tags: v1
@@ -81,6 +82,7 @@ jobs:
       - uses: actions/checkout@v4
       - uses: ferry/image@v1
         with:
+          no-cache: true
           name: $REG/private
           push: true
           tags: v1
@@ -90,6 +92,7 @@ jobs:
       - uses: actions/checkout@v4
       - uses: ferry/image@v1
         with:
+          no-cache: true
           name: $REG/derived
           file: Derived
           $CRED
@@ -99,6 +102,7 @@ jobs:
       - uses: actions/checkout@v4
       - uses: ferry/image@v1
         with:
+          no-cache: true
           name: $REG/derived
           file: Derived
   inside:
