@@ -286,7 +286,7 @@ ok "POST /backends/NAME/drain: 200, then no new requests" bash -c '
 
 ok "atomic switch under load: no failed request" bash -c '
     s1="$(be b1 '"$PORT_b1"' 1)"; s2="$(be b2 '"$PORT_b2"' 1)"; s3="$(be b3 '"$PORT_b3"' 1)"
-    wrk -t1 -c8 -d4s http://'"$P"'/ >"$T/wrk.txt" 2>&1 &
+    wrk -t1 -c8 -d6s http://'"$P"'/ >"$T/wrk.txt" 2>&1 &
     wpid=$!
     n=0
     while kill -0 $wpid 2>/dev/null; do
@@ -299,7 +299,7 @@ ok "atomic switch under load: no failed request" bash -c '
     reqs=$(sed -n "s/^ *\([0-9]*\) requests in.*/\1/p" "$T/wrk.txt")
     echo "# $reqs requests during $n switches"
     cat "$T/wrk.txt" | grep -E "requests in|Non-2xx|Socket errors" || true
-    [ "${reqs:-0}" -gt 100 ] && [ "$n" -gt 10 ] &&
+    [ "${reqs:-0}" -gt 100 ] && [ "$n" -ge 6 ] &&
         ! grep -qE "Non-2xx|Socket errors" "$T/wrk.txt"'
 grep '^# ' "$T/.out.$_n" 2>/dev/null | head -1
 
